@@ -1,0 +1,61 @@
+# Parley: the two commands are `make run` (the chat on http://127.0.0.1:8000,
+# nothing else needed) and `make test` (everything, as CI runs it).
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+PY     := $(BIN)/python
+PIP    := $(PY) -m pip --disable-pip-version-check -q
+HOST   ?= 127.0.0.1
+PORT   ?= 8000
+
+.DEFAULT_GOAL := help
+.PHONY: help run up test lint format lock system-deps tools clean
+
+help: ## Show the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
+
+$(VENV)/.base: requirements/base.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install -r requirements/base.txt
+	touch $@
+
+$(VENV)/.test: $(VENV)/.base requirements/test.txt
+	$(PIP) install -r requirements/test.txt
+	touch $@
+
+$(VENV)/.blueprint: $(VENV)/.test requirements/blueprint.txt
+	$(PIP) install -r requirements/blueprint.txt
+	touch $@
+
+run: $(VENV)/.base ## Serve the whole chat on http://$(HOST):$(PORT) (SQLite, in-process layer and worker)
+	DJANGO_SETTINGS_MODULE=app.config.settings.local $(PY) manage.py migrate --noinput
+	DJANGO_SETTINGS_MODULE=app.config.settings.local $(BIN)/daphne --bind $(HOST) --port $(PORT) app.config.asgi:application
+
+up: $(VENV)/.test system-deps ## The split topology via honcho: 2 interface servers, web, 2 workers, real Redis + Postgres
+	$(PY) scripts/services.py run -- $(PY) scripts/up.py
+
+system-deps: ## Install redis-server, postgresql and chromium from Debian where missing (root)
+	bash scripts/system-deps.sh
+
+tools: $(VENV)/.blueprint ## helm and kubectl binaries into .venv/bin
+	$(PY) scripts/install_helm.py $(BIN)
+
+lint: $(VENV)/.test ## ruff lint + format check
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: $(VENV)/.test ## Apply ruff's fixes and formatting
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+test: system-deps lint tools ## Everything, against throwaway Redis + Postgres unless REDIS_URL/DATABASE_URL are set
+	$(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+lock: ## Re-lock requirements/*.txt from requirements/*.in
+	$(PIP) install pip-tools
+	cd requirements && for f in base test blueprint; do \
+	  ../$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-find-links --no-emit-index-url $$f.in -o $$f.txt; done
+
+clean: ## Remove the virtualenv and build outputs
+	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .run

@@ -1,0 +1,197 @@
+"""The chat WebSocket: thin over frames (parsing), the worker (storing) and the hub (delivery)."""
+
+import logging
+import time
+import uuid
+from typing import Any
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from app.chat import protocol, selectors
+from app.chat.exceptions import ChatError, FrameTooLarge, InvalidFrame, RoomNotFound
+from app.chat.frames import HANDLE_FORBIDDEN_RE, ChatFrame, Limits, parse_frame
+from app.chat.hub import get_hub
+from app.chat.labels import is_valid_label
+from app.chat.presence import MemberInfo
+from app.chat.ratelimit import TokenBucket
+from app.chat.services import MessageDraft
+from app.chat.worker import persist_event
+from app.ops.metrics import CONNECTIONS, ERRORS, FRAMES_IN, FRAMES_OUT
+
+logger = logging.getLogger(__name__)
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """One member's socket in one room, in the plain (seed) or the opt-in dialect."""
+
+    joined = False
+    closing = False
+    seen_seq = 0
+
+    async def connect(self) -> None:
+        """Called when a WebSocket handshake arrives: accept, check the room, join it."""
+        config = settings.PARLEY
+        self.label: str = self.scope["url_route"]["kwargs"]["label"]
+        self.opted_in = protocol.SUBPROTOCOL in self.scope.get("subprotocols", [])
+        self.connection_id = uuid.uuid4().hex[:16]
+        self.handle: str | None = None
+        self.since = time.time()
+        self.limits = Limits(
+            max_frame_bytes=config["MAX_FRAME_BYTES"],
+            max_handle_chars=config["MAX_HANDLE_CHARS"],
+            max_message_chars=config["MAX_MESSAGE_CHARS"],
+        )
+        self.bucket = TokenBucket(rate=config["RATE_PER_SECOND"], burst=config["RATE_BURST"])
+        await self.accept(protocol.SUBPROTOCOL if self.opted_in else None)
+        try:
+            after = self._read_query() if self.opted_in else None
+            last_id = await self._room_last_seq()
+        except (InvalidFrame, RoomNotFound) as error:
+            code = (
+                protocol.CLOSE_ROOM_NOT_FOUND
+                if isinstance(error, RoomNotFound)
+                else (protocol.CLOSE_INVALID_FRAME)
+            )
+            await self._refuse(error, close_code=code)
+            return
+        if self.opted_in:
+            await self._send_frame(
+                protocol.welcome_frame(
+                    room=self.label, connection=self.connection_id, last_id=last_id
+                )
+            )
+        hub = await get_hub()
+        await hub.join(self.label, self, after=after)
+        self.joined = True
+        CONNECTIONS.labels(dialect=self._dialect).inc()
+        if self.opted_in:
+            await self._send_frame(protocol.presence_frame(await hub.room_members(self.label)))
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """Called for each frame the client sends."""
+        FRAMES_IN.inc()
+        if not self.joined or self.closing:
+            return
+        if text_data is None:
+            error = InvalidFrame("binary_not_supported", "Send JSON text frames, not binary.")
+            await self._refuse(error, close_code=protocol.CLOSE_UNSUPPORTED_DATA)
+            return
+        retry_after = self.bucket.take()
+        if retry_after:
+            await self._rate_limited(retry_after)
+            return
+        try:
+            frame = parse_frame(text_data, opted_in=self.opted_in, limits=self.limits)
+        except FrameTooLarge as error:
+            await self._refuse(error, close_code=protocol.CLOSE_TOO_LARGE)
+        except InvalidFrame as error:
+            await self._reject(error)
+        else:
+            await self._submit(frame)
+
+    async def disconnect(self, code: int) -> None:
+        """Called when the socket closes, whichever side closed it."""
+        if not self.joined:
+            return
+        self.joined = False
+        CONNECTIONS.labels(dialect=self._dialect).dec()
+        hub = await get_hub()
+        await hub.leave(self.label, self)
+
+    async def chat_ack(self, event: dict[str, Any]) -> None:
+        """Called by the worker once this client's message is durably stored."""
+        await self._send_frame(
+            protocol.ack_frame(
+                client_id=event["client_id"], seq=event["seq"], duplicate=event["duplicate"]
+            )
+        )
+
+    # ------------------------------------------------------------ the hub's view
+    def info(self) -> MemberInfo:
+        """Presence details of this member."""
+        return {"id": self.connection_id, "handle": self.handle, "since": self.since}
+
+    async def send_text(self, text: str) -> None:
+        """Send one already-encoded frame (the hub encodes once per room)."""
+        await self.send(text_data=text)
+
+    # ------------------------------------------------------------ helpers
+    @property
+    def _dialect(self) -> str:
+        return "parley" if self.opted_in else "plain"
+
+    async def _submit(self, frame: ChatFrame) -> None:
+        draft = MessageDraft(
+            label=self.label,
+            handle=frame.handle,
+            message=frame.message,
+            client_id=frame.client_id,
+            reply_channel=self.channel_name if self.opted_in else None,
+            received_at=time.time(),
+        )
+        await self.channel_layer.send(settings.PARLEY["PERSIST_CHANNEL"], persist_event(draft))
+
+    async def _room_last_seq(self) -> int:
+        last_seq = None
+        if is_valid_label(self.label):
+            last_seq = await database_sync_to_async(selectors.room_last_seq)(label=self.label)
+        if last_seq is None:
+            raise RoomNotFound(self.label)
+        return last_seq
+
+    def _read_query(self) -> int | None:
+        """Parse ``?after=N&handle=NAME`` of an opted-in client."""
+        query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        handle = query.get("handle", [None])[0]
+        if handle is not None:
+            if (
+                not handle.strip()
+                or len(handle) > self.limits.max_handle_chars
+                or (HANDLE_FORBIDDEN_RE.search(handle))
+            ):
+                raise InvalidFrame("invalid_query", "handle must be a valid handle.")
+            self.handle = handle
+        after = query.get("after", [None])[0]
+        if after is None:
+            return None
+        if not after.isdigit() or len(after) > 18:
+            raise InvalidFrame("invalid_query", "after must be a message id (0 or more).")
+        return int(after)
+
+    async def _rate_limited(self, retry_after: float) -> None:
+        ERRORS.labels(kind="rate_limited").inc()
+        if self.opted_in:
+            await self._send_frame(
+                protocol.error_frame(
+                    "rate_limited", "Too many frames.", retry_after=round(retry_after, 3)
+                )
+            )
+        else:
+            await self._close(protocol.CLOSE_RATE_LIMITED, "rate_limited")
+
+    async def _reject(self, error: InvalidFrame) -> None:
+        """Answer a bad frame: an error frame when opted in, else close the socket."""
+        ERRORS.labels(kind=error.code).inc()
+        if self.opted_in:
+            await self._send_frame(protocol.error_frame(error.code, error.detail))
+        else:
+            await self._close(protocol.CLOSE_INVALID_FRAME, error.code)
+
+    async def _refuse(self, error: ChatError, *, close_code: int) -> None:
+        """End a connection that cannot go on, saying why first where the client listens."""
+        ERRORS.labels(kind=error.code).inc()
+        if self.opted_in:
+            await self._send_frame(protocol.error_frame(error.code, str(error), close=close_code))
+        await self._close(close_code, error.code)
+
+    async def _close(self, code: int, reason: str) -> None:
+        self.closing = True
+        logger.info("Closing %s in %s: %s (%d)", self.connection_id, self.label, reason, code)
+        await self.close(code=code, reason=reason)
+
+    async def _send_frame(self, frame: dict[str, Any]) -> None:
+        await self.send(text_data=protocol.dumps(frame))
+        FRAMES_OUT.inc()

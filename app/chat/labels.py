@@ -1,0 +1,153 @@
+"""Room labels: their shape, and readable random ones (adjective-noun-NNNN)."""
+
+import re
+import secrets
+
+LABEL_MAX_LENGTH = 50
+LABEL_PATTERN = r"[A-Za-z0-9_-]{1,50}"
+_LABEL_RE = re.compile(rf"\A{LABEL_PATTERN}\Z")
+# Paths of their own that a room may not shadow.
+RESERVED_LABELS = frozenset(
+    {"new", "admin", "static", "chat", "healthz", "readyz", "metrics", "favicon.ico"}
+)
+
+ADJECTIVES = [
+    "autumn",
+    "hidden",
+    "bitter",
+    "misty",
+    "silent",
+    "empty",
+    "dry",
+    "dark",
+    "summer",
+    "icy",
+    "delicate",
+    "quiet",
+    "white",
+    "cool",
+    "spring",
+    "winter",
+    "patient",
+    "twilight",
+    "dawn",
+    "crimson",
+    "wispy",
+    "weathered",
+    "blue",
+    "billowing",
+    "broken",
+    "cold",
+    "damp",
+    "falling",
+    "frosty",
+    "green",
+    "long",
+    "late",
+    "lingering",
+    "bold",
+    "little",
+    "morning",
+    "muddy",
+    "old",
+    "red",
+    "rough",
+    "still",
+    "small",
+    "sparkling",
+    "shy",
+    "wandering",
+    "withered",
+    "wild",
+    "black",
+    "young",
+    "holy",
+    "solitary",
+    "fragrant",
+    "aged",
+    "snowy",
+    "proud",
+    "floral",
+    "restless",
+    "divine",
+    "polished",
+    "ancient",
+    "purple",
+    "lively",
+    "nameless",
+]
+NOUNS = [
+    "waterfall",
+    "river",
+    "breeze",
+    "moon",
+    "rain",
+    "wind",
+    "sea",
+    "morning",
+    "snow",
+    "lake",
+    "sunset",
+    "pine",
+    "shadow",
+    "leaf",
+    "dawn",
+    "glitter",
+    "forest",
+    "hill",
+    "cloud",
+    "meadow",
+    "sun",
+    "glade",
+    "bird",
+    "brook",
+    "butterfly",
+    "bush",
+    "dew",
+    "dust",
+    "field",
+    "fire",
+    "flower",
+    "firefly",
+    "feather",
+    "grass",
+    "haze",
+    "mountain",
+    "night",
+    "pond",
+    "darkness",
+    "snowflake",
+    "silence",
+    "sound",
+    "sky",
+    "shape",
+    "surf",
+    "thunder",
+    "violet",
+    "water",
+    "wildflower",
+    "wave",
+    "resonance",
+    "dream",
+    "cherry",
+    "tree",
+    "fog",
+    "frost",
+    "voice",
+    "paper",
+    "frog",
+    "smoke",
+    "star",
+]
+
+
+def is_valid_label(label: str) -> bool:
+    """Return whether ``label`` can name a room."""
+    return bool(_LABEL_RE.match(label)) and label.lower() not in RESERVED_LABELS
+
+
+def random_label() -> str:
+    """Return a readable random label such as ``misty-river-4821``."""
+    adjective = secrets.choice(ADJECTIVES)
+    noun = secrets.choice(NOUNS)
+    return f"{adjective}-{noun}-{secrets.randbelow(10000):04d}"

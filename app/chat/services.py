@@ -1,0 +1,115 @@
+"""Writes: creating rooms and storing messages with their room sequence numbers."""
+
+import logging
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime
+
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from app.chat.labels import random_label
+from app.chat.models import Message, Room
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class MessageDraft:
+    """A valid message on its way to storage, with where to send its ack."""
+
+    label: str
+    handle: str
+    message: str
+    client_id: str | None = None
+    reply_channel: str | None = None
+    received_at: float = 0.0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMessage:
+    """A draft after storage: its place in the room, or the earlier copy it repeats."""
+
+    draft: MessageDraft
+    seq: int
+    timestamp: datetime
+    duplicate: bool
+
+
+def room_get_or_create(*, label: str) -> Room:
+    """Return the room labelled ``label``, creating it on first use."""
+    try:
+        room, _ = Room.objects.get_or_create(label=label)
+    except IntegrityError:  # created by a concurrent request in between
+        room = Room.objects.get(label=label)
+    return room
+
+
+def room_create_random(*, attempts: int = 20) -> Room:
+    """Create a room with a readable random label not yet taken."""
+    for _ in range(attempts):
+        label = random_label()
+        room, created = Room.objects.get_or_create(label=label)
+        if created:
+            return room
+    raise RuntimeError(f"No free random label after {attempts} attempts.")
+
+
+def messages_store(*, drafts: list[MessageDraft]) -> list[StoredMessage]:
+    """Store a batch of drafts in one transaction, numbering each room's in order.
+
+    Rooms are locked in id order so concurrent workers never deadlock; a draft
+    whose ``client_id`` is already stored in its room is not stored again but
+    answered with the earlier sequence number. Drafts for unknown rooms are
+    dropped (and logged).
+    """
+    by_label: dict[str, list[MessageDraft]] = defaultdict(list)
+    for draft in drafts:
+        by_label[draft.label].append(draft)
+    now = timezone.now()
+    stored: list[StoredMessage] = []
+    with transaction.atomic():
+        rooms = Room.objects.select_for_update().filter(label__in=by_label).order_by("id")
+        for room in rooms:
+            stored.extend(_store_in_room(room, by_label.pop(room.label), now))
+    for label, lost in by_label.items():
+        logger.warning("Dropped %d message(s) for unknown room %r", len(lost), label)
+    return stored
+
+
+def _store_in_room(room: Room, drafts: list[MessageDraft], now: datetime) -> list[StoredMessage]:
+    known = _stored_client_ids(room, drafts)
+    results: list[StoredMessage] = []
+    rows: list[Message] = []
+    for draft in drafts:
+        if draft.client_id is not None and draft.client_id in known:
+            seq, timestamp = known[draft.client_id]
+            results.append(StoredMessage(draft, seq, timestamp, duplicate=True))
+            continue
+        room.last_seq += 1
+        rows.append(_message_row(room, draft, now))
+        results.append(StoredMessage(draft, room.last_seq, now, duplicate=False))
+        if draft.client_id is not None:
+            known[draft.client_id] = (room.last_seq, now)
+    Message.objects.bulk_create(rows)
+    Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_message_at=now)
+    return results
+
+
+def _stored_client_ids(room: Room, drafts: list[MessageDraft]) -> dict[str, tuple[int, datetime]]:
+    client_ids = {draft.client_id for draft in drafts if draft.client_id is not None}
+    if not client_ids:
+        return {}
+    rows = Message.objects.filter(room=room, client_id__in=client_ids)
+    return {cid: (seq, ts) for cid, seq, ts in rows.values_list("client_id", "seq", "timestamp")}
+
+
+def _message_row(room: Room, draft: MessageDraft, now: datetime) -> Message:
+    return Message(
+        room=room,
+        seq=room.last_seq,
+        handle=draft.handle,
+        message=draft.message,
+        client_id=draft.client_id,
+        timestamp=now,
+    )

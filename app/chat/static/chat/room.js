@@ -1,0 +1,139 @@
+// Parley's room client: the opt-in protocol (parley.v1) with acks, idempotent
+// resends, presence, and reconnection with backoff that catches up from the
+// last message seen. Everything a user typed is shown with textContent.
+(function () {
+  "use strict";
+
+  var config = JSON.parse(document.getElementById("parley-config").textContent);
+  var table = document.querySelector("#chat tbody");
+  var log = document.querySelector(".log");
+  var statusEl = document.getElementById("status");
+  var errorEl = document.getElementById("error");
+  var membersEl = document.getElementById("members");
+  var form = document.getElementById("chatform");
+  var handleInput = document.getElementById("handle");
+  var messageInput = document.getElementById("message");
+
+  var lastId = config.lastId;      // highest message id shown
+  var pending = new Map();         // client_id -> {frame, row}; resent until acked
+  var members = new Map();         // connection id -> member
+  var socket = null;
+  var attempt = 0;
+
+  handleInput.value = localStorage.getItem("parley.handle") || "";
+
+  function socketUrl() {
+    var scheme = location.protocol === "https:" ? "wss" : "ws";
+    var query = "?after=" + lastId;
+    if (handleInput.value.trim()) query += "&handle=" + encodeURIComponent(handleInput.value.trim());
+    return scheme + "://" + location.host + "/chat/" + encodeURIComponent(config.label) + "/" + query;
+  }
+
+  function setStatus(text, state) {
+    statusEl.textContent = text;
+    statusEl.className = "status " + state;
+  }
+
+  function showError(text) {
+    errorEl.textContent = text;
+    errorEl.hidden = !text;
+  }
+
+  function row(frame, pendingRow) {
+    var tr = document.createElement("tr");
+    [frame.timestamp || "", frame.handle, frame.message].forEach(function (value, i) {
+      var td = document.createElement("td");
+      td.className = ["time", "handle", "text"][i];
+      td.textContent = value;
+      tr.appendChild(td);
+    });
+    if (pendingRow) tr.className = "pending";
+    return tr;
+  }
+
+  function scrollDown() { log.scrollTop = log.scrollHeight; }
+
+  function onMessage(frame) {
+    if (frame.id <= lastId) return;  // already shown (catch-up overlap)
+    lastId = frame.id;
+    var mine = frame.client_id && pending.get(frame.client_id);
+    if (mine) {
+      mine.row.remove();
+      pending.delete(frame.client_id);
+    }
+    var tr = row(frame, false);
+    tr.dataset.id = frame.id;
+    table.appendChild(tr);
+    scrollDown();
+  }
+
+  function renderMembers() {
+    membersEl.textContent = "";
+    members.forEach(function (member) {
+      var li = document.createElement("li");
+      li.textContent = member.handle || "anonymous";
+      li.dataset.id = member.id;
+      membersEl.appendChild(li);
+    });
+  }
+
+  var handlers = {
+    message: onMessage,
+    ack: function (frame) {
+      var mine = pending.get(frame.client_id);
+      if (mine && frame.id <= lastId) { mine.row.remove(); pending.delete(frame.client_id); }
+    },
+    error: function (frame) { showError(frame.detail); },
+    welcome: function () { showError(""); },
+    presence: function (frame) {
+      members.clear();
+      frame.members.forEach(function (m) { members.set(m.id, m); });
+      renderMembers();
+    },
+    join: function (frame) { members.set(frame.member.id, frame.member); renderMembers(); },
+    leave: function (frame) { members.delete(frame.member.id); renderMembers(); },
+    truncated: function () { showError("Some older messages were skipped; reload to see all."); },
+  };
+
+  function connect() {
+    setStatus(attempt ? "reconnecting…" : "connecting…", "connecting");
+    socket = new WebSocket(socketUrl(), config.subprotocol);
+    socket.onopen = function () {
+      attempt = 0;
+      setStatus("live", "live");
+      pending.forEach(function (item) { socket.send(JSON.stringify(item.frame)); });
+    };
+    socket.onmessage = function (event) {
+      var frame = JSON.parse(event.data);
+      var handler = handlers[frame.type];
+      if (handler) handler(frame);
+    };
+    socket.onclose = function (event) {
+      setStatus("offline, retrying", "offline");
+      if (event.code === 4404) { showError("This room does not exist."); return; }
+      attempt += 1;
+      var delay = Math.min(10000, 500 * Math.pow(2, attempt - 1)) * (0.5 + Math.random() / 2);
+      setTimeout(connect, delay);
+    };
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var handle = handleInput.value.trim();
+    var text = messageInput.value;
+    if (!handle || !text.trim()) return;
+    localStorage.setItem("parley.handle", handle);
+    var clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9.-]/g, "");
+    var frame = { type: "message", handle: handle, message: text, client_id: clientId };
+    var tr = row({ timestamp: "sending…", handle: handle, message: text }, true);
+    table.appendChild(tr);
+    scrollDown();
+    pending.set(clientId, { frame: frame, row: tr });
+    if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
+    messageInput.value = "";
+    messageInput.focus();
+  });
+
+  scrollDown();
+  connect();
+})();

@@ -1,0 +1,13 @@
+"""ASGI entrypoint: HTTP, the chat WebSockets, and the worker's channels."""
+
+import os
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.config.settings.production")
+
+from django.core.asgi import get_asgi_application
+
+django_asgi_app = get_asgi_application()
+
+from app.config.routing import build_application  # noqa: E402
+
+application = build_application(django_asgi_app)

@@ -1,0 +1,158 @@
+"""Settings shared by every environment. Values come from ``app.config.env``."""
+
+from pathlib import Path
+
+import dj_database_url
+
+from app.config.env import env_bool, env_float, env_int, env_list, env_str
+from app.config.redis import redis_options
+
+BASE_DIR = Path(__file__).resolve().parents[3]
+
+# ------------------------------------------------------------------ core
+SECRET_KEY = env_str("SECRET_KEY", "")
+DEBUG = env_bool("DEBUG", default=False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ("127.0.0.1", "localhost", "[::1]"))
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
+ROOT_URLCONF = "app.config.urls"
+WSGI_APPLICATION = "app.config.wsgi.application"
+ASGI_APPLICATION = "app.config.asgi.application"
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+USE_TZ = True
+TIME_ZONE = "UTC"
+LANGUAGE_CODE = "en-us"
+USE_I18N = False
+
+INSTALLED_APPS = [
+    "daphne",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    # Before channels, so app.ops' runworker (with its metrics endpoint) is the one run.
+    "app.ops",
+    "app.chat",
+    "channels",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+# ------------------------------------------------------------------ database
+DATABASE_URL = env_str("DATABASE_URL")
+DATABASES = {
+    "default": dj_database_url.parse(
+        DATABASE_URL or f"sqlite:///{BASE_DIR / 'db.sqlite3'}",
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 60),
+        conn_health_checks=True,
+    )
+}
+
+# ------------------------------------------------------------------ channel layer
+# REDIS_URL may hold several URLs (comma-separated): channels-redis shards on them.
+REDIS_URLS = env_list("REDIS_URL")
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 512, minimum=8)
+REDIS_TLS_VERIFY = env_bool("REDIS_TLS_VERIFY", default=False)
+REDIS_HOSTS = [
+    redis_options(url, max_connections=REDIS_MAX_CONNECTIONS, tls_verify=REDIS_TLS_VERIFY)
+    for url in REDIS_URLS
+]
+if REDIS_HOSTS:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": REDIS_HOSTS,
+                "prefix": "parley",
+                "expiry": 60,
+                "group_expiry": 86400,
+                "capacity": 1000,
+                "channel_capacity": {"chat.persist": 20000},
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+# ------------------------------------------------------------------ chat
+PARLEY = {
+    "PERSIST_CHANNEL": "chat.persist",
+    # Without Redis the worker cannot be a separate process: run it in the server.
+    "INPROCESS_WORKER": env_bool("PARLEY_INPROCESS_WORKER", default=not REDIS_HOSTS),
+    "MAX_FRAME_BYTES": env_int("PARLEY_MAX_FRAME_BYTES", 8192, minimum=256),
+    "MAX_HANDLE_CHARS": env_int("PARLEY_MAX_HANDLE_CHARS", 32, minimum=1),
+    "MAX_MESSAGE_CHARS": env_int("PARLEY_MAX_MESSAGE_CHARS", 2000, minimum=1),
+    "RATE_PER_SECOND": env_float("PARLEY_RATE_PER_SECOND", 10.0, minimum=0.1),
+    "RATE_BURST": env_int("PARLEY_RATE_BURST", 20, minimum=1),
+    "HISTORY_LIMIT": env_int("PARLEY_HISTORY_LIMIT", 50, minimum=1),
+    "CATCHUP_LIMIT": env_int("PARLEY_CATCHUP_LIMIT", 500, minimum=1),
+    "GAP_HOLD_SECONDS": env_float("PARLEY_GAP_HOLD_SECONDS", 0.25, minimum=0.0),
+    "BATCH_SIZE": env_int("PARLEY_BATCH_SIZE", 200, minimum=1),
+    "BATCH_WINDOW_SECONDS": env_float("PARLEY_BATCH_WINDOW_SECONDS", 0.005),
+    "PRESENCE_TTL_SECONDS": env_int("PARLEY_PRESENCE_TTL_SECONDS", 90, minimum=10),
+}
+# WebSockets from other origins are refused at the handshake where this is on.
+WEBSOCKET_CHECK_ORIGIN = False
+# The worker has no HTTP server: it serves Prometheus metrics on this port when set.
+WORKER_METRICS_PORT = env_int("METRICS_PORT", 0)
+
+# ------------------------------------------------------------------ static files
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# ------------------------------------------------------------------ logging
+LOG_LEVEL = (env_str("LOG_LEVEL", "INFO") or "INFO").upper()
+LOG_JSON = env_bool("LOG_JSON", default=False)
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": "json" if LOG_JSON else "plain",
+        }
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        "daphne": {"level": "WARNING"},
+    },
+}

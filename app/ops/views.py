@@ -1,0 +1,29 @@
+"""Liveness, readiness and metrics endpoints (no sessions, no CSRF, no templates)."""
+
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.http import require_GET
+from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
+
+import app.ops.metrics  # noqa: F401  (registers Parley's metrics)
+from app.ops.checks import check_database, check_redis
+
+
+@require_GET
+def healthz(request: HttpRequest) -> HttpResponse:
+    """Liveness: the process answers. Nothing external is checked."""
+    return JsonResponse({"status": "ok"})
+
+
+@require_GET
+def readyz(request: HttpRequest) -> HttpResponse:
+    """Readiness: 200 when Postgres and Redis answer, else 503 naming the one that failed."""
+    checks = {"database": check_database(), "redis": check_redis()}
+    ready = all(result in ("ok", "not configured") for result in checks.values())
+    body = {"status": "ok" if ready else "unavailable", "checks": checks}
+    return JsonResponse(body, status=200 if ready else 503)
+
+
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus exposition of this process's metrics."""
+    return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)
