@@ -11,10 +11,11 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from app.chat import protocol, selectors
-from app.chat.exceptions import ChatError, FrameTooLarge, InvalidFrame, RoomNotFound
+from app.chat.exceptions import ChatError, FrameTooLarge, InvalidFrame, OutboxFull, RoomNotFound
 from app.chat.frames import HANDLE_FORBIDDEN_RE, ChatFrame, Limits, parse_frame
 from app.chat.hub import get_hub
 from app.chat.labels import is_valid_label
+from app.chat.outbox import Outbox
 from app.chat.presence import MemberInfo
 from app.chat.ratelimit import TokenBucket
 from app.chat.services import MessageDraft
@@ -45,6 +46,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             max_message_chars=config["MAX_MESSAGE_CHARS"],
         )
         self.bucket = TokenBucket(rate=config["RATE_PER_SECOND"], burst=config["RATE_BURST"])
+        self.outbox = Outbox(self._send_to_worker, limit=config["OUTBOX_LIMIT"])
+        self.sent_count = 0
         await self.accept(protocol.SUBPROTOCOL if self.opted_in else None)
         try:
             after = self._read_query() if self.opted_in else None
@@ -94,6 +97,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes, whichever side closed it."""
+        self.outbox.close()
         if not self.joined:
             return
         self.joined = False
@@ -103,11 +107,12 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def chat_ack(self, event: dict[str, Any]) -> None:
         """Called by the worker once this client's message is durably stored."""
-        await self._send_frame(
-            protocol.ack_frame(
+        if self.opted_in:
+            frame = protocol.ack_frame(
                 client_id=event["client_id"], seq=event["seq"], duplicate=event["duplicate"]
             )
-        )
+            await self._send_frame(frame)
+        await self.outbox.acked(event["client_id"])
 
     # ------------------------------------------------------------ the hub's view
     def info(self) -> MemberInfo:
@@ -124,14 +129,22 @@ class ChatConsumer(AsyncWebsocketConsumer):
         return "parley" if self.opted_in else "plain"
 
     async def _submit(self, frame: ChatFrame) -> None:
+        self.sent_count += 1
         draft = MessageDraft(
             label=self.label,
             handle=frame.handle,
             message=frame.message,
-            client_id=frame.client_id,
-            reply_channel=self.channel_name if self.opted_in else None,
+            # Plain clients send no id: one is made so a resend cannot store twice.
+            client_id=frame.client_id or f"{self.connection_id}.{self.sent_count}",
+            reply_channel=self.channel_name,
             received_at=time.time(),
         )
+        try:
+            await self.outbox.put(draft)
+        except OutboxFull as error:
+            await self._reject(error)
+
+    async def _send_to_worker(self, draft: MessageDraft) -> None:
         await self.channel_layer.send(settings.PARLEY["PERSIST_CHANNEL"], persist_event(draft))
 
     async def _room_last_seq(self) -> int:
@@ -172,7 +185,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         else:
             await self._close(protocol.CLOSE_RATE_LIMITED, "rate_limited")
 
-    async def _reject(self, error: InvalidFrame) -> None:
+    async def _reject(self, error: InvalidFrame | OutboxFull) -> None:
         """Answer a bad frame: an error frame when opted in, else close the socket."""
         ERRORS.labels(kind=error.code).inc()
         if self.opted_in:

@@ -44,3 +44,13 @@ class RoomNotFound(ChatError, LookupError):
     def __init__(self, label: str) -> None:
         super().__init__(f"No room is labelled {label!r}.")
         self.detail = str(self)
+
+
+class OutboxFull(ChatError):
+    """A client with too many messages awaiting storage."""
+
+    code = "overloaded"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"{limit} messages are already waiting to be stored; slow down.")
+        self.detail = str(self)

@@ -77,7 +77,9 @@ class Hub:
 
     async def start(self) -> None:
         """Take a channel on the layer and start reading it."""
-        self.channel_name = await self.layer.new_channel("hub.")
+        # The default prefix: channels-redis reads every process-local channel
+        # through one shared loop that only serves names with the same prefix.
+        self.channel_name = await self.layer.new_channel()
         self._spawn(self._read_loop())
         self._spawn(self._resync_loop())
 

@@ -110,6 +110,7 @@ PARLEY = {
     "MAX_MESSAGE_CHARS": env_int("PARLEY_MAX_MESSAGE_CHARS", 2000, minimum=1),
     "RATE_PER_SECOND": env_float("PARLEY_RATE_PER_SECOND", 10.0, minimum=0.1),
     "RATE_BURST": env_int("PARLEY_RATE_BURST", 20, minimum=1),
+    "OUTBOX_LIMIT": env_int("PARLEY_OUTBOX_LIMIT", 100, minimum=1),
     "HISTORY_LIMIT": env_int("PARLEY_HISTORY_LIMIT", 50, minimum=1),
     "CATCHUP_LIMIT": env_int("PARLEY_CATCHUP_LIMIT", 500, minimum=1),
     "GAP_HOLD_SECONDS": env_float("PARLEY_GAP_HOLD_SECONDS", 0.25, minimum=0.0),

@@ -1,0 +1,79 @@
+"""A connection's messages on their way to the workers, one in flight at a time.
+
+Workers compete for the persist channel, so two messages sent back to back
+could be stored by two workers in either order. Holding each next message
+until the previous one is acknowledged keeps every sender's messages in the
+order sent. A message not acknowledged in time (its worker died) is sent
+again; its id makes the resend harmless.
+"""
+
+import asyncio
+import logging
+from collections import deque
+from collections.abc import Awaitable, Callable
+
+from app.chat.exceptions import OutboxFull
+from app.chat.services import MessageDraft
+
+logger = logging.getLogger(__name__)
+
+
+class Outbox:
+    """FIFO of drafts with a single one awaiting its ack."""
+
+    def __init__(
+        self,
+        send: Callable[[MessageDraft], Awaitable[None]],
+        *,
+        limit: int = 100,
+        ack_timeout: float = 5.0,
+    ) -> None:
+        self._send = send
+        self._limit = limit
+        self._ack_timeout = ack_timeout
+        self._queue: deque[MessageDraft] = deque()
+        self._in_flight: MessageDraft | None = None
+        self._resender: asyncio.Task | None = None
+
+    def __len__(self) -> int:
+        return len(self._queue) + (self._in_flight is not None)
+
+    async def put(self, draft: MessageDraft) -> None:
+        """Queue ``draft``; send it now if nothing is awaiting an ack."""
+        if len(self) >= self._limit:
+            raise OutboxFull(self._limit)
+        self._queue.append(draft)
+        await self._send_next()
+
+    async def acked(self, client_id: str | None) -> None:
+        """The worker stored the message with ``client_id``: send the next one."""
+        if self._in_flight is None or self._in_flight.client_id != client_id:
+            return  # the ack of an earlier resend
+        self._in_flight = None
+        self._stop_resender()
+        await self._send_next()
+
+    def close(self) -> None:
+        """Stop resending (the connection is gone)."""
+        self._stop_resender()
+        self._queue.clear()
+
+    async def _send_next(self) -> None:
+        if self._in_flight is not None or not self._queue:
+            return
+        self._in_flight = self._queue.popleft()
+        await self._send(self._in_flight)
+        self._resender = asyncio.ensure_future(self._resend_until_acked(self._in_flight))
+
+    async def _resend_until_acked(self, draft: MessageDraft) -> None:
+        while True:
+            await asyncio.sleep(self._ack_timeout)
+            logger.warning(
+                "No ack for %s after %s s; sending again", draft.client_id, self._ack_timeout
+            )
+            await self._send(draft)
+
+    def _stop_resender(self) -> None:
+        if self._resender is not None:
+            self._resender.cancel()
+            self._resender = None

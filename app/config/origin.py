@@ -1,0 +1,22 @@
+"""The WebSocket origin check used in production."""
+
+from channels.security.websocket import OriginValidator
+from django.conf import settings
+
+
+class BrowserOriginValidator(OriginValidator):
+    """Refuses browsers on other origins; admits clients that send no Origin at all.
+
+    Cross-site WebSocket hijacking needs a browser, and browsers always send
+    ``Origin``; command-line clients, load generators and the smoke test send
+    none and are admitted. A refused handshake is answered with HTTP 403.
+    """
+
+    def valid_origin(self, parsed_origin) -> bool:
+        """Admit a missing Origin, else match it against ALLOWED_HOSTS."""
+        return parsed_origin is None or super().valid_origin(parsed_origin)
+
+
+def origin_checked(application):
+    """Wrap ``application`` in the origin check against ``ALLOWED_HOSTS``."""
+    return BrowserOriginValidator(application, settings.ALLOWED_HOSTS)
