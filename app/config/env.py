@@ -41,27 +41,22 @@ def env_bool(name: str, default: bool = False) -> bool:
 
 def env_int(name: str, default: int, *, minimum: int = 0) -> int:
     """Parse an integer no smaller than ``minimum``."""
-    raw = os.environ.get(name)
-    if raw is None or not raw.strip():
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not an integer.") from None
-    if value < minimum:
-        raise ImproperlyConfigured(f"{name}={value} is below its minimum {minimum}.")
-    return value
+    return _env_number(name, default, minimum, int, "an integer")
 
 
 def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     """Parse a number no smaller than ``minimum``."""
+    return _env_number(name, default, minimum, float, "a number")
+
+
+def _env_number(name, default, minimum, parse, kind):
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default
     try:
-        value = float(raw)
+        value = parse(raw)
     except ValueError:
-        raise ImproperlyConfigured(f"{name}={raw!r} is not a number.") from None
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}.") from None
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below its minimum {minimum}.")
     return value

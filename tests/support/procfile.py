@@ -99,10 +99,10 @@ class RoleProcess:
         return self.process.wait(timeout=timeout)
 
     def stop(self, sig: int = signal.SIGTERM, timeout: float = 15.0) -> int | None:
-        """Signal the process and wait for it to exit; kill it if it does not."""
+        """Signal the process group and wait for it to exit; kill it if it does not."""
         if self.process is None or self.process.poll() is not None:
             return None if self.process is None else self.process.returncode
-        self.process.send_signal(sig)
+        os.killpg(self.process.pid, sig)  # the whole group: `make run` has children
         try:
             return self.process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
