@@ -1,0 +1,234 @@
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
+
+locals {
+  # Whether a password was given is not secret; the password is.
+  generate_password = nonsensitive(var.password == null)
+  password          = local.generate_password ? terraform_data.password[0].input : var.password
+
+  create_kms_key = var.kms_key_arn == null
+  kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+
+  major_version = split(".", var.engine_version)[0]
+}
+
+################################################################################
+# Master password: generated once by Secrets Manager, then pinned in state
+################################################################################
+
+data "aws_secretsmanager_random_password" "password" {
+  count = local.generate_password ? 1 : 0
+
+  password_length     = 40
+  exclude_punctuation = true
+}
+
+# The data source returns a new password on every plan; terraform_data keeps
+# the first one (ignore_changes), so the password only changes when you pass one.
+resource "terraform_data" "password" {
+  count = local.generate_password ? 1 : 0
+
+  input = sensitive(data.aws_secretsmanager_random_password.password[0].random_password)
+
+  lifecycle {
+    ignore_changes = [input]
+  }
+}
+
+################################################################################
+# Encryption at rest (storage and Performance Insights)
+################################################################################
+
+data "aws_iam_policy_document" "kms" {
+  #checkov:skip=CKV_AWS_109:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
+  #checkov:skip=CKV_AWS_111:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
+  #checkov:skip=CKV_AWS_356:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
+  count = local.create_kms_key ? 1 : 0
+
+  statement {
+    sid       = "AccountAdministration"
+    actions   = ["kms:*"]
+    resources = ["*"]
+
+    principals {
+      type        = "AWS"
+      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
+    }
+  }
+}
+
+resource "aws_kms_key" "this" {
+  count = local.create_kms_key ? 1 : 0
+
+  description             = "${var.name} RDS storage and Performance Insights"
+  enable_key_rotation     = true
+  deletion_window_in_days = 30
+  policy                  = data.aws_iam_policy_document.kms[0].json
+
+  tags = var.tags
+}
+
+################################################################################
+# Network: private subnets, reachable from the allowed security groups only
+################################################################################
+
+resource "aws_db_subnet_group" "this" {
+  name_prefix = "${var.name}-"
+  description = "${var.name} Postgres (private subnets)"
+  subnet_ids  = var.subnet_ids
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_security_group" "this" {
+  name_prefix = "${var.name}-postgres-"
+  description = "${var.name} Postgres: port ${var.port} from the allowed security groups only"
+  vpc_id      = var.vpc_id
+
+  tags = merge(var.tags, { Name = "${var.name}-postgres" })
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+resource "aws_vpc_security_group_ingress_rule" "this" {
+  for_each = var.allowed_security_group_ids
+
+  security_group_id            = aws_security_group.this.id
+  referenced_security_group_id = each.value
+  ip_protocol                  = "tcp"
+  from_port                    = var.port
+  to_port                      = var.port
+  description                  = "Postgres from ${each.key}"
+
+  tags = merge(var.tags, { Name = "${var.name}-postgres-from-${each.key}" })
+}
+
+################################################################################
+# Parameters: TLS only, DDL and slow statements logged
+################################################################################
+
+resource "aws_db_parameter_group" "this" {
+  name_prefix = "${var.name}-postgres${local.major_version}-"
+  family      = "postgres${local.major_version}"
+  description = "${var.name} Postgres ${local.major_version}: TLS required, DDL and slow statements logged"
+
+  parameter {
+    name  = "rds.force_ssl"
+    value = "1"
+  }
+
+  parameter {
+    name  = "log_statement"
+    value = "ddl"
+  }
+
+  parameter {
+    name  = "log_min_duration_statement"
+    value = tostring(var.log_min_duration_statement)
+  }
+
+  parameter {
+    name  = "log_connections"
+    value = "1"
+  }
+
+  tags = var.tags
+
+  lifecycle {
+    create_before_destroy = true
+  }
+}
+
+################################################################################
+# Enhanced monitoring
+################################################################################
+
+data "aws_iam_policy_document" "monitoring_assume" {
+  count = var.monitoring_interval > 0 ? 1 : 0
+
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["monitoring.rds.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role" "monitoring" {
+  count = var.monitoring_interval > 0 ? 1 : 0
+
+  name_prefix        = "${substr(var.name, 0, 20)}-rds-monitoring-"
+  assume_role_policy = data.aws_iam_policy_document.monitoring_assume[0].json
+
+  tags = var.tags
+}
+
+resource "aws_iam_role_policy_attachment" "monitoring" {
+  count = var.monitoring_interval > 0 ? 1 : 0
+
+  role       = aws_iam_role.monitoring[0].name
+  policy_arn = "arn:${data.aws_partition.current.partition}:iam::aws:policy/service-role/AmazonRDSEnhancedMonitoringRole"
+}
+
+################################################################################
+# Instance
+################################################################################
+
+resource "aws_db_instance" "this" {
+  identifier     = var.name
+  engine         = "postgres"
+  engine_version = var.engine_version
+  instance_class = var.instance_class
+
+  db_name  = var.db_name
+  username = var.username
+  password = local.password
+  port     = var.port
+
+  allocated_storage     = var.allocated_storage
+  max_allocated_storage = var.max_allocated_storage
+  storage_type          = "gp3"
+  storage_encrypted     = true
+  kms_key_id            = local.kms_key_arn
+
+  multi_az               = var.multi_az
+  db_subnet_group_name   = aws_db_subnet_group.this.name
+  vpc_security_group_ids = [aws_security_group.this.id]
+  publicly_accessible    = false
+  parameter_group_name   = aws_db_parameter_group.this.name
+  ca_cert_identifier     = var.ca_cert_identifier
+
+  iam_database_authentication_enabled = var.iam_database_authentication_enabled
+
+  backup_retention_period   = var.backup_retention_period
+  backup_window             = var.backup_window
+  maintenance_window        = var.maintenance_window
+  copy_tags_to_snapshot     = true
+  deletion_protection       = var.deletion_protection
+  skip_final_snapshot       = false
+  final_snapshot_identifier = "${var.name}-final"
+
+  auto_minor_version_upgrade  = true
+  allow_major_version_upgrade = false
+  apply_immediately           = var.apply_immediately
+
+  performance_insights_enabled          = var.performance_insights_enabled
+  performance_insights_kms_key_id       = var.performance_insights_enabled ? local.kms_key_arn : null
+  performance_insights_retention_period = var.performance_insights_enabled ? var.performance_insights_retention_period : null
+
+  monitoring_interval             = var.monitoring_interval
+  monitoring_role_arn             = var.monitoring_interval > 0 ? aws_iam_role.monitoring[0].arn : null
+  enabled_cloudwatch_logs_exports = var.enabled_cloudwatch_logs_exports
+
+  tags = var.tags
+
+  depends_on = [aws_iam_role_policy_attachment.monitoring]
+}
