@@ -9,6 +9,7 @@ whichever server a member landed on.
 """
 
 import asyncio
+import contextlib
 import logging
 import time
 import weakref
@@ -74,6 +75,7 @@ class Hub:
         self.feeds: dict[str, RoomFeed] = {}
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
+        self._layer_failed = asyncio.Event()
 
     async def start(self) -> None:
         """Take a channel on the layer and start reading it."""
@@ -154,9 +156,10 @@ class Hub:
                 event = await self.layer.receive(self.channel_name)
             except asyncio.CancelledError:
                 raise
-            except Exception:
+            except Exception as error:
                 ERRORS.labels(kind="layer_receive").inc()
-                logger.exception("Hub could not read the channel layer; retrying")
+                logger.warning("Hub could not read the channel layer (%r); retrying", error)
+                self._layer_failed.set()  # a restarted Redis forgot our groups: resync
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, 5.0)
                 continue
@@ -266,15 +269,25 @@ class Hub:
 
     # ------------------------------------------------------------ upkeep
     async def _resync_loop(self) -> None:
-        """Re-join groups (a restarted Redis forgets them), refresh presence, fetch a lost tail."""
+        """Re-join groups (a restarted Redis forgets them), refresh presence, fetch a lost tail.
+
+        Runs every RESYNC_SECONDS, at once when the layer failed, and again a
+        second later for as long as a pass fails.
+        """
+        delay = RESYNC_SECONDS
         while True:
-            await asyncio.sleep(RESYNC_SECONDS)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._layer_failed.wait(), delay)
+            self._layer_failed.clear()
+            failed = False
             for feed in list(self.feeds.values()):
                 try:
                     await self._resync(feed)
-                except Exception:
+                except Exception as error:
+                    failed = True
                     ERRORS.labels(kind="resync").inc()
-                    logger.warning("Resync of room %s failed", feed.label, exc_info=True)
+                    logger.warning("Resync of room %s failed: %r", feed.label, error)
+            delay = 1.0 if failed else RESYNC_SECONDS
 
     async def _resync(self, feed: RoomFeed) -> None:
         await self.layer.group_add(room_group(feed.label), self.channel_name)

@@ -1,0 +1,273 @@
+"""Health, readiness and metrics of real processes started from the Procfile.
+
+The processes here get a Redis of their own (a ``redis-server`` this module
+starts and stops) so that stopping it cannot disturb the other tests.
+"""
+
+import asyncio
+import json
+import subprocess
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+import redis
+from prometheus_client.parser import text_string_to_metric_families
+
+from tests.support.chat import connect, create_room, recv_messages, recv_until, send_chat
+from tests.support.procfile import RoleProcess, free_port, procfile_lines
+from tests.support.topology import (
+    Topology,
+    collectstatic,
+    create_database,
+    drop_database,
+    production_env,
+)
+
+READY = {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+
+
+class RedisServer:
+    """A private ``redis-server`` on a fixed free port that a test may stop and restart."""
+
+    def __init__(self, workdir: Path) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.process: subprocess.Popen | None = None
+
+    @property
+    def url(self) -> str:
+        """``redis://127.0.0.1:PORT/0``."""
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> "RedisServer":
+        """Start the server (no persistence) and wait until it answers PING."""
+        argv = ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port)]
+        argv += ["--bind", "127.0.0.1", "--dir", str(self.workdir)]
+        with (self.workdir / "redis.log").open("ab") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
+        client = redis.Redis(port=self.port, socket_timeout=1)
+        eventually(lambda: self._pings(client), f"redis-server on port {self.port} to answer")
+        return self
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to exit."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(timeout=15)
+
+    def _pings(self, client: redis.Redis) -> bool:
+        assert self.process is not None
+        assert self.process.poll() is None, f"redis-server exited: {self.workdir}/redis.log"
+        try:
+            return bool(client.ping())
+        except redis.ConnectionError:
+            return False
+
+
+@dataclass
+class OpsTopology:
+    """One web (daphne) and one worker (with its metrics port) on a private Redis."""
+
+    redis: RedisServer
+    web: RoleProcess
+    worker: RoleProcess
+    worker_metrics_url: str
+    env: dict[str, str]
+
+
+@pytest.fixture(scope="module")
+def ops(database_server_url: str, tmp_path_factory) -> Iterator[OpsTopology]:
+    """Start a private Redis, then release, one worker and one web on it."""
+    redis_server = RedisServer(tmp_path_factory.mktemp("ops-redis")).start()
+    name = f"parley_ops_{uuid.uuid4().hex[:8]}"
+    metrics_port = free_port()
+    env = production_env(
+        create_database(database_server_url, name),
+        redis_server.url,
+        METRICS_PORT=str(metrics_port),
+    )
+    topology = Topology(env)
+    try:
+        collectstatic(env)  # the room pages need the manifest in production
+        topology.release()
+        worker = start_role(topology.workers, "ops-worker", "worker", env)
+        web = start_role(topology.webs, "ops-web", "web", env, port=free_port())
+        web.wait_ready()
+        yield OpsTopology(redis_server, web, worker, f"http://127.0.0.1:{metrics_port}/", env)
+    finally:
+        topology.stop()
+        redis_server.stop()
+        drop_database(database_server_url, name)
+
+
+def test_healthz_answers(ops):
+    assert get_json(f"{ops.web.url}/healthz") == (200, {"status": "ok"})
+
+
+def test_readyz_reports_every_check_ok(ops):
+    assert get_json(f"{ops.web.url}/readyz") == (200, READY)
+
+
+async def test_metrics_count_traffic_on_web_and_worker(ops):
+    label = create_room(ops.web.url)
+    members = [
+        await connect(ops.web.ws_url, label),
+        await connect(ops.web.ws_url, label),
+        await connect(ops.web.ws_url, label, opt_in=True),
+    ]
+    texts = [f"counted {i}" for i in range(5)]
+    try:
+        await recv_until(members[2], "presence")
+        for text in texts:
+            await send_chat(members[0], "metered", text)
+        await asyncio.gather(*(recv_messages(m, len(texts)) for m in members))
+        web = scrape(f"{ops.web.url}/metrics")
+    finally:
+        await asyncio.gather(*(m.close() for m in members))
+
+    assert sample(web, "parley_websocket_connections", dialect="plain") >= 2
+    assert sample(web, "parley_websocket_connections", dialect="parley") >= 1
+    assert sample(web, "parley_frames_in_total") >= len(texts)
+    assert sample(web, "parley_frames_out_total") >= len(texts) * len(members)
+    assert sample(web, "parley_broadcast_latency_seconds_count") >= len(texts)
+    worker = eventually(lambda: scrape_if_up(ops.worker_metrics_url), "worker metrics")
+    assert sample(worker, "parley_messages_stored_total") >= len(texts)
+    assert sample(worker, "parley_persist_latency_seconds_count") >= len(texts)
+    assert sample(worker, "parley_persist_queue_depth") >= 0  # present: Redis is readable
+    eventually(lambda: connections(ops.web) == 0, "the connections gauge to drop to 0")
+    ops.web.assert_running()
+    ops.worker.assert_running()
+
+
+async def test_readyz_follows_redis_down_and_back(ops):
+    ops.redis.stop()
+    try:
+        down = wait_for_status(f"{ops.web.url}/readyz", 503)
+    finally:
+        ops.redis.start()
+    assert down["status"] == "unavailable"
+    assert down["checks"]["database"] == "ok"
+    assert down["checks"]["redis"].startswith("error")
+    assert wait_for_status(f"{ops.web.url}/readyz", 200) == READY
+    assert get_json(f"{ops.web.url}/healthz") == (200, {"status": "ok"})
+    # Ready again means it: a message goes through the new Redis to storage and back.
+    label = create_room(ops.web.url)
+    member = await connect(ops.web.ws_url, label)
+    try:
+        await send_chat(member, "back", "Redis is back")
+        [frame] = await recv_messages(member, 1, timeout=60)
+    except TimeoutError:
+        ops.worker.assert_running()  # the likeliest cause, with the worker's log
+        raise
+    finally:
+        await member.close()
+    assert (frame["id"], frame["message"]) == (1, "Redis is back")
+    ops.web.assert_running()
+    ops.worker.assert_running()
+
+
+def test_readyz_names_an_unreachable_database(ops):
+    closed = f"postgres://parley@127.0.0.1:{free_port()}/parley"
+    env = {**ops.env, "DATABASE_URL": closed}
+    web = RoleProcess("ops-web-nodb", procfile_lines()["web"], env, port=free_port()).start()
+    try:
+        down = wait_for_status(f"{web.url}/readyz", 503, process=web)
+        assert get_json(f"{web.url}/healthz") == (200, {"status": "ok"})
+        web.assert_running()
+    finally:
+        web.stop()
+    assert down["status"] == "unavailable"
+    assert down["checks"]["database"].startswith("error")
+    assert down["checks"]["redis"] == "ok"
+
+
+# ------------------------------------------------------------------ helpers
+def start_role(
+    started: list[RoleProcess], name: str, role: str, env: dict[str, str], port: int | None = None
+) -> RoleProcess:
+    """Start the Procfile's ``role`` line as ``name`` and record it in ``started``."""
+    process = RoleProcess(name, procfile_lines()[role], env, port=port)
+    started.append(process)
+    return process.start()
+
+
+def get_json(url: str) -> tuple[int, dict[str, Any]]:
+    """GET ``url``; return its status and JSON body, whatever the status."""
+    try:
+        with urllib.request.urlopen(url, timeout=10) as response:
+            return response.status, json.load(response)
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code, json.load(error)
+
+
+def wait_for_status(
+    url: str, status: int, *, process: RoleProcess | None = None, timeout: float = 60.0
+) -> dict[str, Any]:
+    """Poll ``url`` until it answers ``status``; return that answer's body."""
+    answers: list[tuple[int, dict[str, Any]]] = []
+
+    def answered() -> bool:
+        if process is not None:
+            process.assert_running()
+        try:
+            answers.append(get_json(url))
+        except OSError:  # not listening yet
+            return False
+        return answers[-1][0] == status
+
+    eventually(answered, f"{url} to answer {status} (last: {answers[-1:]})", timeout=timeout)
+    return answers[-1][1]
+
+
+def eventually(check: Callable[[], Any], what: str, timeout: float = 60.0) -> Any:
+    """Call ``check`` until it returns something truthy; return that (a failure guard only)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+
+
+Samples = dict[tuple[str, frozenset], float]
+
+
+def scrape(url: str) -> Samples:
+    """Fetch a Prometheus endpoint; return its samples keyed by name and labels."""
+    with urllib.request.urlopen(url, timeout=10) as response:
+        text = response.read().decode()
+    return {
+        (s.name, frozenset(s.labels.items())): s.value
+        for family in text_string_to_metric_families(text)
+        for s in family.samples
+    }
+
+
+def scrape_if_up(url: str) -> Samples | None:
+    """``scrape``, or None while nothing listens on ``url`` yet."""
+    try:
+        return scrape(url)
+    except OSError:
+        return None
+
+
+def sample(samples: Samples, name: str, **labels: str) -> float:
+    """The value of one sample; fail naming it when it is absent."""
+    key = (name, frozenset(labels.items()))
+    assert key in samples, f"{name}{labels} not exported; have {sorted(n for n, _ in samples)}"
+    return samples[key]
+
+
+def connections(web: RoleProcess) -> float:
+    """Open chat sockets on ``web``, both dialects, as its metrics say."""
+    samples = scrape(f"{web.url}/metrics")
+    return sum(v for (name, _), v in samples.items() if name == "parley_websocket_connections")
