@@ -11,7 +11,14 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 from django.conf import settings
 
 from app.chat import protocol, selectors
-from app.chat.exceptions import ChatError, FrameTooLarge, InvalidFrame, OutboxFull, RoomNotFound
+from app.chat.exceptions import (
+    ChatError,
+    FrameTooLarge,
+    InvalidFrame,
+    OutboxFull,
+    RateLimited,
+    RoomNotFound,
+)
 from app.chat.frames import HANDLE_FORBIDDEN_RE, ChatFrame, Limits, parse_frame
 from app.chat.hub import get_hub
 from app.chat.labels import is_valid_label
@@ -19,7 +26,7 @@ from app.chat.outbox import Outbox
 from app.chat.presence import MemberInfo
 from app.chat.ratelimit import TokenBucket
 from app.chat.services import MessageDraft
-from app.chat.worker import persist_event
+from app.chat.worker import persist_event, persist_many_event
 from app.ops.metrics import CONNECTIONS, ERRORS, FRAMES_IN, FRAMES_OUT
 
 logger = logging.getLogger(__name__)
@@ -31,6 +38,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     joined = False
     closing = False
     seen_seq = 0
+    strikes = 0  # frames refused in a row for the rate limit
 
     async def connect(self) -> None:
         """Called when a WebSocket handshake arrives: accept, check the room, join it."""
@@ -52,6 +60,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         try:
             after = self._read_query() if self.opted_in else None
             last_id = await self._room_last_seq()
+            # Nobody can have seen past the room's last message (its history was reset).
+            after = None if after is None else min(after, last_id)
         except (InvalidFrame, RoomNotFound) as error:
             code = (
                 protocol.CLOSE_ROOM_NOT_FOUND
@@ -83,21 +93,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._refuse(error, close_code=protocol.CLOSE_UNSUPPORTED_DATA)
             return
         retry_after = self.bucket.take()
-        if retry_after:
-            await self._rate_limited(retry_after)
+        self.strikes = self.strikes + 1 if retry_after else 0
+        if retry_after and (not self.opted_in or self.strikes > self.bucket.burst):
+            # Plain clients cannot hear an error; opted-in ones ignored a burst of them.
+            await self._refuse(RateLimited(retry_after), close_code=protocol.CLOSE_RATE_LIMITED)
             return
         try:
             frame = parse_frame(text_data, opted_in=self.opted_in, limits=self.limits)
+            if retry_after:
+                raise RateLimited(retry_after, client_id=frame.client_id)
         except FrameTooLarge as error:
             await self._refuse(error, close_code=protocol.CLOSE_TOO_LARGE)
-        except InvalidFrame as error:
+        except (InvalidFrame, RateLimited) as error:
             await self._reject(error)
         else:
             await self._submit(frame)
 
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes, whichever side closed it."""
-        self.outbox.close()
+        await self._hand_over(self.outbox.drain())
         if not self.joined:
             return
         self.joined = False
@@ -134,18 +148,31 @@ class ChatConsumer(AsyncWebsocketConsumer):
             label=self.label,
             handle=frame.handle,
             message=frame.message,
-            # Plain clients send no id: one is made so a resend cannot store twice.
-            client_id=frame.client_id or f"{self.connection_id}.{self.sent_count}",
+            # Plain clients send no id: one is made so a resend cannot store twice. Its "~"
+            # is not allowed in clients' ids, so nobody can forge it to mute this sender.
+            client_id=frame.client_id or f"~{self.connection_id}.{self.sent_count}",
             reply_channel=self.channel_name,
             received_at=time.time(),
         )
         try:
             await self.outbox.put(draft)
         except OutboxFull as error:
+            error.client_id = frame.client_id
             await self._reject(error)
 
     async def _send_to_worker(self, draft: MessageDraft) -> None:
         await self.channel_layer.send(settings.PARLEY["PERSIST_CHANNEL"], persist_event(draft))
+
+    async def _hand_over(self, unsent: list[MessageDraft]) -> None:
+        """Have the workers store, in order, what this closed socket sent but saw no ack for."""
+        if not unsent:
+            return
+        try:
+            event = persist_many_event(unsent)
+            await self.channel_layer.send(settings.PARLEY["PERSIST_CHANNEL"], event)
+        except Exception:  # the layer is down: opted-in clients resend, plain ones cannot
+            ERRORS.labels(kind="hand_over").inc()
+            logger.exception("Lost %d unsent message(s) of %s", len(unsent), self.connection_id)
 
     async def _room_last_seq(self) -> int:
         last_seq = None
@@ -174,24 +201,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise InvalidFrame("invalid_query", "after must be a message id (0 or more).")
         return int(after)
 
-    async def _rate_limited(self, retry_after: float) -> None:
-        ERRORS.labels(kind="rate_limited").inc()
-        if self.opted_in:
-            await self._send_frame(
-                protocol.error_frame(
-                    "rate_limited", "Too many frames.", retry_after=round(retry_after, 3)
-                )
-            )
-        else:
-            await self._close(protocol.CLOSE_RATE_LIMITED, "rate_limited")
-
-    async def _reject(self, error: InvalidFrame | OutboxFull) -> None:
-        """Answer a bad frame: an error frame when opted in, else close the socket."""
+    async def _reject(self, error: InvalidFrame | RateLimited | OutboxFull) -> None:
+        """Answer a refused frame: an error frame when opted in, else close the socket."""
         ERRORS.labels(kind=error.code).inc()
-        if self.opted_in:
-            await self._send_frame(protocol.error_frame(error.code, error.detail))
-        else:
-            await self._close(protocol.CLOSE_INVALID_FRAME, error.code)
+        if not self.opted_in:
+            busy = isinstance(error, OutboxFull)
+            code = protocol.CLOSE_TRY_AGAIN_LATER if busy else protocol.CLOSE_INVALID_FRAME
+            await self._close(code, error.code)
+            return
+        extra: dict[str, Any] = {}
+        if isinstance(error, RateLimited):
+            extra["retry_after"] = round(error.retry_after, 3)
+        await self._send_frame(
+            protocol.error_frame(error.code, error.detail, client_id=error.client_id, **extra)
+        )
 
     async def _refuse(self, error: ChatError, *, close_code: int) -> None:
         """End a connection that cannot go on, saying why first where the client listens."""

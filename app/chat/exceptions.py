@@ -2,9 +2,13 @@
 
 
 class ChatError(Exception):
-    """Base of the chat's errors; ``code`` is the error code sent to clients."""
+    """Base of the chat's errors; ``code`` is the error code sent to clients.
+
+    ``client_id`` is that of the refused message, when it had a valid one.
+    """
 
     code = "error"
+    client_id: str | None = None
 
 
 class InvalidFrame(ChatError, ValueError):
@@ -30,9 +34,10 @@ class RateLimited(ChatError):
 
     code = "rate_limited"
 
-    def __init__(self, retry_after: float) -> None:
+    def __init__(self, retry_after: float, *, client_id: str | None = None) -> None:
         super().__init__(f"Too many frames; retry in {retry_after:.2f} s.")
         self.retry_after = retry_after
+        self.client_id = client_id
         self.detail = str(self)
 
 

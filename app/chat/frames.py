@@ -15,16 +15,16 @@ from app.chat.exceptions import FrameTooLarge, InvalidFrame
 PLAIN_KEYS = frozenset({"handle", "message"})
 OPT_IN_KEYS = PLAIN_KEYS | {"type", "client_id"}
 CLIENT_ID_RE = re.compile(r"\A[A-Za-z0-9._:-]{1,64}\Z")
-# C0 controls and DEL; a message may still hold tabs and line breaks.
-HANDLE_FORBIDDEN_RE = re.compile(r"[\x00-\x1f\x7f]")
-MESSAGE_FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# C0 controls, DEL and C1 controls; a message may still hold tabs and line breaks.
+HANDLE_FORBIDDEN_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+MESSAGE_FORBIDDEN_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]")
 
 
 @dataclass(frozen=True, slots=True)
 class Limits:
     """Size limits on a client frame and its fields."""
 
-    max_frame_bytes: int = 8192
+    max_frame_bytes: int = 32768
     max_handle_chars: int = 32
     max_message_chars: int = 2000
 
@@ -39,23 +39,38 @@ class ChatFrame:
 
 
 def parse_frame(text: str, *, opted_in: bool, limits: Limits) -> ChatFrame:
-    """Parse one text frame, raising ``InvalidFrame`` with the rule it broke."""
+    """Parse one text frame, raising ``InvalidFrame`` with the rule it broke.
+
+    An opted-in frame's valid ``client_id`` rides on the error, so the client
+    learns which of its messages was refused.
+    """
     size = len(text.encode("utf-8", errors="surrogatepass"))
     if size > limits.max_frame_bytes:
         raise FrameTooLarge(size, limits.max_frame_bytes)
     data = _load_object(text)
-    _check_keys(data, OPT_IN_KEYS if opted_in else PLAIN_KEYS)
-    if data.get("type", "message") != "message":
+    client_id = _client_id(data) if opted_in else None
+    try:
+        return _chat_frame(data, opted_in=opted_in, limits=limits, client_id=client_id)
+    except InvalidFrame as error:
+        error.client_id = client_id
+        raise
+
+
+def _chat_frame(
+    data: dict[str, Any], *, opted_in: bool, limits: Limits, client_id: str | None
+) -> ChatFrame:
+    if opted_in and data.get("type", "message") != "message":
         raise InvalidFrame("unknown_type", f"Unknown frame type {data['type']!r}.")
+    _check_keys(data, OPT_IN_KEYS if opted_in else PLAIN_KEYS)
     handle = _text_field(data, "handle", limits.max_handle_chars, HANDLE_FORBIDDEN_RE)
     message = _text_field(data, "message", limits.max_message_chars, MESSAGE_FORBIDDEN_RE)
-    return ChatFrame(handle=handle, message=message, client_id=_client_id(data))
+    return ChatFrame(handle=handle, message=message, client_id=client_id)
 
 
 def _load_object(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep to parse
         raise InvalidFrame("invalid_json", "Frame is not valid JSON.") from None
     if not isinstance(data, dict):
         raise InvalidFrame("not_an_object", "Frame must be a JSON object.")

@@ -58,6 +58,14 @@ class Outbox:
         self._stop_resender()
         self._queue.clear()
 
+    def drain(self) -> list[MessageDraft]:
+        """Stop, and return every message not yet acknowledged, in the order sent."""
+        unsent = [self._in_flight] if self._in_flight is not None else []
+        unsent.extend(self._queue)
+        self._in_flight = None
+        self.close()
+        return unsent
+
     async def _send_next(self) -> None:
         if self._in_flight is not None or not self._queue:
             return
@@ -71,7 +79,10 @@ class Outbox:
             logger.warning(
                 "No ack for %s after %s s; sending again", draft.client_id, self._ack_timeout
             )
-            await self._send(draft)
+            try:
+                await self._send(draft)
+            except Exception:  # the layer is down: keep trying, or the sender stalls for good
+                logger.warning("Resending %s failed", draft.client_id, exc_info=True)
 
     def _stop_resender(self) -> None:
         if self._resender is not None:

@@ -12,12 +12,14 @@ from typing import Any
 
 SUBPROTOCOL = "parley.v1"
 
-# Close codes (RFC 6455 where one fits, else the 4000-4999 private range).
-CLOSE_UNSUPPORTED_DATA = 1003  # a binary frame
-CLOSE_TOO_LARGE = 1009  # a frame over the size limit
+# Close codes: 4000 + the nearest HTTP status. Daphne (autobahn) lets an application
+# send only 1000 and 3000-4999, so RFC 6455's 1003, 1009 and 1013 cannot be used.
 CLOSE_INVALID_FRAME = 4400  # a plain client's frame broke the protocol
 CLOSE_ROOM_NOT_FOUND = 4404  # unknown or invalid room label
-CLOSE_RATE_LIMITED = 4429  # a plain client flooding
+CLOSE_TOO_LARGE = 4413  # a frame over the size limit
+CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame
+CLOSE_RATE_LIMITED = 4429  # a plain client flooding, or an opted-in one ignoring rate_limited
+CLOSE_TRY_AGAIN_LATER = 4503  # a plain client's messages cannot be stored fast enough
 
 SEED_TIMESTAMP_FORMAT = "%b %-d %-I:%M %p"
 
@@ -54,9 +56,17 @@ def ack_frame(*, client_id: str | None, seq: int, duplicate: bool) -> dict[str, 
     return {"type": "ack", "client_id": client_id, "id": seq, "duplicate": duplicate}
 
 
-def error_frame(code: str, detail: str, **extra: Any) -> dict[str, Any]:
-    """Tells an opted-in client what was wrong; nothing was stored or sent."""
-    return {"type": "error", "code": code, "detail": detail, **extra}
+def error_frame(
+    code: str, detail: str, *, client_id: str | None = None, **extra: Any
+) -> dict[str, Any]:
+    """Tells an opted-in client what was wrong; nothing was stored or sent.
+
+    ``client_id`` names the refused message where it had a valid one.
+    """
+    frame: dict[str, Any] = {"type": "error", "code": code, "detail": detail, **extra}
+    if client_id is not None:
+        frame["client_id"] = client_id
+    return frame
 
 
 def welcome_frame(*, room: str, connection: str, last_id: int) -> dict[str, Any]:

@@ -42,6 +42,18 @@ def persist_event(draft: MessageDraft) -> dict[str, Any]:
     }
 
 
+def persist_many_event(drafts: list[MessageDraft]) -> dict[str, Any]:
+    """The unacknowledged messages of a closed connection, in one message.
+
+    One message, so one worker stores them in the order they were sent; with
+    nobody left to hear an ack, none is asked for.
+    """
+    return {
+        "type": "message.persist_many",
+        "drafts": [{**persist_event(draft), "reply_channel": None} for draft in drafts],
+    }
+
+
 def draft_from_event(event: dict[str, Any]) -> MessageDraft:
     """Rebuild the draft from a persist-channel message."""
     return MessageDraft(
@@ -188,6 +200,12 @@ class PersistConsumer(AsyncConsumer):
     async def message_persist(self, event: dict[str, Any]) -> None:
         """Called for each message an interface server sends to be stored."""
         await get_batcher().submit(draft_from_event(event))
+
+    async def message_persist_many(self, event: dict[str, Any]) -> None:
+        """Called with the unacknowledged messages of a connection that closed."""
+        batcher = get_batcher()
+        for item in event["drafts"]:
+            await batcher.submit(draft_from_event(item))
 
 
 async def start_inprocess_worker() -> None:

@@ -5,6 +5,7 @@ touches ``os.environ``. Booleans are parsed explicitly, lists are
 comma-separated, and a missing required value fails with its name.
 """
 
+import math
 import os
 
 from django.core.exceptions import ImproperlyConfigured
@@ -57,6 +58,8 @@ def _env_number(name, default, minimum, parse, kind):
         value = parse(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}.") from None
+    if not math.isfinite(value):  # float() takes "nan" and "inf"
+        raise ImproperlyConfigured(f"{name}={raw!r} is not {kind}.")
     if value < minimum:
         raise ImproperlyConfigured(f"{name}={value} is below its minimum {minimum}.")
     return value

@@ -105,7 +105,7 @@ PARLEY = {
     "PERSIST_CHANNEL": "chat.persist",
     # Without Redis the worker cannot be a separate process: run it in the server.
     "INPROCESS_WORKER": env_bool("PARLEY_INPROCESS_WORKER", default=not REDIS_HOSTS),
-    "MAX_FRAME_BYTES": env_int("PARLEY_MAX_FRAME_BYTES", 8192, minimum=256),
+    "MAX_FRAME_BYTES": env_int("PARLEY_MAX_FRAME_BYTES", 32768, minimum=256),
     "MAX_HANDLE_CHARS": env_int("PARLEY_MAX_HANDLE_CHARS", 32, minimum=1),
     "MAX_MESSAGE_CHARS": env_int("PARLEY_MAX_MESSAGE_CHARS", 2000, minimum=1),
     "RATE_PER_SECOND": env_float("PARLEY_RATE_PER_SECOND", 10.0, minimum=0.1),
