@@ -69,9 +69,13 @@ class Outbox:
     async def _send_next(self) -> None:
         if self._in_flight is not None or not self._queue:
             return
-        self._in_flight = self._queue.popleft()
-        await self._send(self._in_flight)
-        self._resender = asyncio.ensure_future(self._resend_until_acked(self._in_flight))
+        draft = self._in_flight = self._queue.popleft()
+        # The resender starts first, so a failed first send is retried like a lost ack.
+        self._resender = asyncio.ensure_future(self._resend_until_acked(draft))
+        try:
+            await self._send(draft)
+        except Exception:
+            logger.warning("Sending %s failed; retrying", draft.client_id, exc_info=True)
 
     async def _resend_until_acked(self, draft: MessageDraft) -> None:
         while True:

@@ -91,8 +91,9 @@ def _store_in_room(room: Room, drafts: list[MessageDraft], now: datetime) -> lis
         results.append(StoredMessage(draft, room.last_seq, now, duplicate=False))
         if draft.client_id is not None:
             known[draft.client_id] = (room.last_seq, now)
-    Message.objects.bulk_create(rows)
-    Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_message_at=now)
+    if rows:  # a batch of resends alone changes nothing, not even the room's activity
+        Message.objects.bulk_create(rows)
+        Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_message_at=now)
     return results
 
 

@@ -7,11 +7,14 @@ comma-separated, and a missing required value fails with its name.
 
 import math
 import os
+from collections.abc import Callable
+from typing import TypeVar
 
 from django.core.exceptions import ImproperlyConfigured
 
 TRUE_WORDS = frozenset({"1", "true", "yes", "on"})
 FALSE_WORDS = frozenset({"0", "false", "no", "off", ""})
+Number = TypeVar("Number", int, float)
 
 
 def env_str(name: str, default: str | None = None) -> str | None:
@@ -50,7 +53,10 @@ def env_float(name: str, default: float, *, minimum: float = 0.0) -> float:
     return _env_number(name, default, minimum, float, "a number")
 
 
-def _env_number(name, default, minimum, parse, kind):
+def _env_number(
+    name: str, default: Number, minimum: Number, parse: Callable[[str], Number], kind: str
+) -> Number:
+    """Parse a finite number with ``parse``, refusing values below ``minimum``."""
     raw = os.environ.get(name)
     if raw is None or not raw.strip():
         return default

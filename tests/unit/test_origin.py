@@ -68,6 +68,11 @@ async def test_a_browser_on_another_origin_is_refused(validator, origin: bytes) 
     assert await handshake(validator, origin) is False
 
 
+@pytest.mark.parametrize("origin", [b"http://[::1", b"https://[chat.example.com"])
+async def test_a_malformed_origin_is_refused_not_an_error(validator, origin: bytes) -> None:
+    assert await handshake(validator, origin) is False
+
+
 def test_valid_origin_on_parsed_origins() -> None:
     validator = BrowserOriginValidator(None, ALLOWED)
 
