@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Install the Debian packages the tests need (redis-server, postgresql, chromium), only where
-# missing. As root: apt-get installs them. Otherwise: prints what is missing and how to install
-# it, and exits 0 (the tests then fail with a clear message). Fast when everything is present.
+# Install the Debian packages the tests need (redis-server, postgresql, chromium, and docker.io +
+# debootstrap for the image tests), only where missing. As root: apt-get installs them. Otherwise:
+# prints what is missing and how to install it, and exits 0 (the tests then fail with a clear
+# message). Fast when everything is present.
 set -euo pipefail
 
 missing=()
@@ -17,9 +18,17 @@ have_pg_binaries() {
     return 1
 }
 
+# have_sbin_tool NAME: true when NAME is on PATH or in /usr/sbin (not on a user's PATH).
+have_sbin_tool() {
+    command -v "$1" >/dev/null 2>&1 || [[ -x /usr/sbin/$1 ]]
+}
+
 command -v redis-server >/dev/null 2>&1 || missing+=(redis-server)
 have_pg_binaries || missing+=(postgresql)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+# The image tests: a private Docker engine and a debootstrap base (scripts/docker-engine.sh).
+have_sbin_tool dockerd || missing+=(docker.io)
+have_sbin_tool debootstrap || missing+=(debootstrap)
 
 if ((${#missing[@]} > 0)); then
     if [[ $(id -u) -ne 0 ]]; then
