@@ -50,7 +50,8 @@ def _start_topology(
     layer_redis_url = with_redis_db(redis_url, redis_db)
     redis.Redis.from_url(layer_redis_url).flushdb()
     env = production_env(create_database(database_server_url, name), layer_redis_url, **extra)
-    topology = Topology(env)
+    # The shared topology's logs are web.1.log, ...; a private one's carry its database name.
+    topology = Topology(env, prefix="" if redis_db == 1 else f"{name}.")
     collectstatic(env)
     topology.release()
     for _ in range(workers):

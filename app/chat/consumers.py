@@ -41,28 +41,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
     strikes = 0  # frames refused in a row for the rate limit
 
     async def connect(self) -> None:
-        """Called when a WebSocket handshake arrives: accept, check the room, join it."""
-        config = settings.PARLEY
-        self.label: str = self.scope["url_route"]["kwargs"]["label"]
-        self.opted_in = protocol.SUBPROTOCOL in self.scope.get("subprotocols", [])
-        self.connection_id = uuid.uuid4().hex[:16]
-        self.handle: str | None = None
-        self.since = time.time()
-        self.limits = Limits(
-            max_frame_bytes=config["MAX_FRAME_BYTES"],
-            max_handle_chars=config["MAX_HANDLE_CHARS"],
-            max_message_chars=config["MAX_MESSAGE_CHARS"],
-        )
-        self.bucket = TokenBucket(rate=config["RATE_PER_SECOND"], burst=config["RATE_BURST"])
-        self.outbox = Outbox(self._send_to_worker, limit=config["OUTBOX_LIMIT"])
-        self.sent_count = 0
-        await self.accept(protocol.SUBPROTOCOL if self.opted_in else None)
+        """Called when a WebSocket handshake arrives: check the room, join it, accept."""
+        self._setup()
         try:
             after = self._read_query() if self.opted_in else None
             last_id = await self._room_last_seq()
-            # Nobody can have seen past the room's last message (its history was reset).
-            after = None if after is None else min(after, last_id)
         except (InvalidFrame, RoomNotFound) as error:
+            await self.accept(self._subprotocol)
             code = (
                 protocol.CLOSE_ROOM_NOT_FOUND
                 if isinstance(error, RoomNotFound)
@@ -70,16 +55,20 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
             await self._refuse(error, close_code=code)
             return
-        if self.opted_in:
-            await self._send_frame(
-                protocol.welcome_frame(
-                    room=self.label, connection=self.connection_id, last_id=last_id
-                )
-            )
+        # Join before accepting, so no message sent after the client sees the socket
+        # open can pass it by; what the hub delivers meanwhile waits in _early.
         hub = await get_hub()
-        await hub.join(self.label, self, after=after)
+        # Nobody can have seen past the room's last message (its history was reset).
+        await hub.join(self.label, self, after=None if after is None else min(after, last_id))
         self.joined = True
         CONNECTIONS.labels(dialect=self._dialect).inc()
+        await self.accept(self._subprotocol)
+        if self.opted_in:
+            welcome = protocol.welcome_frame(
+                room=self.label, connection=self.connection_id, last_id=last_id
+            )
+            await self._send_frame(welcome)
+        await self._flush_early()
         if self.opted_in:
             await self._send_frame(protocol.presence_frame(await hub.room_members(self.label)))
 
@@ -135,9 +124,36 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def send_text(self, text: str) -> None:
         """Send one already-encoded frame (the hub encodes once per room)."""
-        await self.send(text_data=text)
+        if self._early is not None:
+            self._early.append(text)
+        else:
+            await self.send(text_data=text)
 
     # ------------------------------------------------------------ helpers
+    def _setup(self) -> None:
+        config = settings.PARLEY
+        self.label: str = self.scope["url_route"]["kwargs"]["label"]
+        self.opted_in = protocol.SUBPROTOCOL in self.scope.get("subprotocols", [])
+        self._subprotocol = protocol.SUBPROTOCOL if self.opted_in else None
+        self.connection_id = uuid.uuid4().hex[:16]
+        self.handle: str | None = None
+        self.since = time.time()
+        self.limits = Limits(
+            max_frame_bytes=config["MAX_FRAME_BYTES"],
+            max_handle_chars=config["MAX_HANDLE_CHARS"],
+            max_message_chars=config["MAX_MESSAGE_CHARS"],
+        )
+        self.bucket = TokenBucket(rate=config["RATE_PER_SECOND"], burst=config["RATE_BURST"])
+        self.outbox = Outbox(self._send_to_worker, limit=config["OUTBOX_LIMIT"])
+        self.sent_count = 0
+        self._early: list[str] | None = []
+
+    async def _flush_early(self) -> None:
+        """Send what the hub delivered before the handshake completed, then go direct."""
+        while self._early:
+            await self.send(text_data=self._early.pop(0))
+        self._early = None
+
     @property
     def _dialect(self) -> str:
         return "parley" if self.opted_in else "plain"

@@ -76,11 +76,18 @@ class PersistBatcher:
         # Bounded: while Postgres is slow, messages wait in Redis, not in memory.
         self.queue: asyncio.Queue[MessageDraft] = asyncio.Queue(maxsize=batch_size * 4)
         self._task: asyncio.Task | None = None
+        self._unfinished = 0  # submitted, not yet stored and announced
+
+    @property
+    def idle(self) -> bool:
+        """Whether every submitted draft has been stored and announced (or given up)."""
+        return self._unfinished == 0
 
     async def submit(self, draft: MessageDraft) -> None:
         """Queue one draft, waiting while the queue is full."""
         if self._task is None or self._task.done():
             self._task = asyncio.ensure_future(self._run())
+        self._unfinished += 1
         await self.queue.put(draft)
 
     async def _run(self) -> None:
@@ -91,6 +98,8 @@ class PersistBatcher:
             except Exception:
                 ERRORS.labels(kind="persist").inc()
                 logger.exception("Dropped a batch of %d message(s) unacknowledged", len(batch))
+            finally:
+                self._unfinished -= len(batch)
 
     async def _collect(self) -> list[MessageDraft]:
         batch = [await self.queue.get()]
@@ -210,12 +219,15 @@ class PersistConsumer(AsyncConsumer):
 
 async def start_inprocess_worker() -> None:
     """Run the worker inside this process (``make run``: no Redis, one process)."""
-    from channels.worker import Worker
-
+    from app.chat.worker_server import PersistWorker
     from app.config.asgi import application
 
     channel = settings.PARLEY["PERSIST_CHANNEL"]
     logger.info("Running the persist worker in-process on %r", channel)
-    await Worker(
-        application=application, channels=[channel], channel_layer=get_channel_layer()
-    ).arun()
+    worker = PersistWorker(
+        application=application,
+        channels=[channel],
+        channel_layer=get_channel_layer(),
+        handle_signals=False,  # the server owns the process's signals
+    )
+    await worker.arun()

@@ -63,18 +63,19 @@ class Topology:
     """Procfile processes sharing one database and one Redis."""
 
     env: dict[str, str]
+    prefix: str = ""  # names this topology's logs apart from the others'
     webs: list[RoleProcess] = field(default_factory=list)
     workers: list[RoleProcess] = field(default_factory=list)
 
     def release(self) -> None:
         """Run the Procfile's release line (migrations); fail loudly if it fails."""
-        release = RoleProcess("release", procfile_lines()["release"], self.env)
+        release = RoleProcess(f"{self.prefix}release", procfile_lines()["release"], self.env)
         code = release.run()
         assert code == 0, f"release failed ({code}):\n{release.log_tail()}"
 
     def start_web(self) -> RoleProcess:
         """Start one more ``web`` process on a free port and wait for readiness."""
-        name = f"web.{len(self.webs) + 1}"
+        name = f"{self.prefix}web.{len(self.webs) + 1}"
         web = RoleProcess(name, procfile_lines()["web"], self.env, port=free_port()).start()
         self.webs.append(web)
         web.wait_ready()
@@ -82,7 +83,7 @@ class Topology:
 
     def start_worker(self) -> RoleProcess:
         """Start one more ``worker`` process."""
-        name = f"worker.{len(self.workers) + 1}"
+        name = f"{self.prefix}worker.{len(self.workers) + 1}"
         worker = RoleProcess(name, procfile_lines()["worker"], self.env).start()
         self.workers.append(worker)
         return worker

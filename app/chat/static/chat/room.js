@@ -18,6 +18,7 @@
   var pending = new Map();         // client_id -> {frame, row}; resent until acked
   var members = new Map();         // connection id -> member
   var socket = null;
+  var socketHandle = "";           // the name the current socket announced (presence)
   var attempt = 0;
 
   handleInput.value = localStorage.getItem("parley.handle") || "";
@@ -25,7 +26,8 @@
   function socketUrl() {
     var scheme = location.protocol === "https:" ? "wss" : "ws";
     var query = "?after=" + lastId;
-    if (handleInput.value.trim()) query += "&handle=" + encodeURIComponent(handleInput.value.trim());
+    socketHandle = handleInput.value.trim();
+    if (socketHandle) query += "&handle=" + encodeURIComponent(socketHandle);
     return scheme + "://" + location.host + "/chat/" + encodeURIComponent(config.label) + "/" + query;
   }
 
@@ -117,12 +119,27 @@
     };
   }
 
+  // Presence shows the name a socket announced when it opened: after a change
+  // of name, open a new socket at once (catch-up and resends keep it seamless).
+  function announceHandle() {
+    var handle = handleInput.value.trim();
+    if (!handle || handle === socketHandle) return;
+    localStorage.setItem("parley.handle", handle);
+    if (!socket || socket.readyState > WebSocket.OPEN) return;  // the retry will use it
+    socket.onclose = null;
+    socket.close(1000, "handle changed");
+    connect();
+  }
+
+  handleInput.addEventListener("change", announceHandle);
+
   form.addEventListener("submit", function (event) {
     event.preventDefault();
     var handle = handleInput.value.trim();
     var text = messageInput.value;
     if (!handle || !text.trim()) return;
     localStorage.setItem("parley.handle", handle);
+    announceHandle();
     var clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9.-]/g, "");
     var frame = { type: "message", handle: handle, message: text, client_id: clientId };
     var tr = row({ timestamp: "sending…", handle: handle, message: text }, true);
