@@ -106,4 +106,5 @@ HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
 # and receives SIGTERM itself, then closes its sockets and exits 0.
 CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", \
      "--ping-interval", "20", "--ping-timeout", "30", \
+     "--websocket-max-message-size", "65536", \
      "--application-close-timeout", "10", "app.config.asgi:application"]

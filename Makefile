@@ -52,10 +52,10 @@ format: $(VENV)/.test ## Apply ruff's fixes and formatting
 test: system-deps lint tools ## Everything, against throwaway Redis + Postgres unless REDIS_URL/DATABASE_URL are set
 	$(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
 
-lock: ## Re-lock requirements/*.txt from requirements/*.in
-	$(PIP) install pip-tools
+lock: ## Re-lock requirements/*.txt from requirements/*.in (universal: every platform, Python 3.11+)
+	$(PIP) install uv
 	cd requirements && for f in base test blueprint; do \
-	  ../$(BIN)/pip-compile -q --strip-extras --allow-unsafe --no-emit-find-links --no-emit-index-url $$f.in -o $$f.txt; done
+	  ../$(BIN)/uv pip compile --quiet --universal --python-version 3.11 --no-header $$f.in -o $$f.txt; done
 
 clean: ## Remove the virtualenv and build outputs
 	rm -rf $(VENV) staticfiles .pytest_cache .ruff_cache .run

@@ -278,6 +278,7 @@ def test_each_role_runs_its_contract_command(default):
     assert ws["command"] == [
         "daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers",  # noqa: S104
         "--ping-interval", "20", "--ping-timeout", "30",
+        "--websocket-max-message-size", "65536",
         "--application-close-timeout", "10", "app.config.asgi:application",
     ]  # fmt: skip
     web = pod_spec(one(default, "Deployment", "parley-web"))["containers"][0]

@@ -26,7 +26,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import time
 import urllib.request
 import uuid
@@ -41,6 +40,7 @@ import pytest
 import redis
 import yaml
 
+from tests.blueprint.tools import find_tool
 from tests.support.chat import (
     connect,
     create_room,
@@ -140,15 +140,6 @@ def image(docker: Docker) -> str:
 # ------------------------------------------------------------------ the rendered chart
 
 
-def tool(name: str) -> str:
-    """A CLI next to this Python (``make tools`` puts helm in .venv/bin) or on PATH."""
-    beside = Path(sys.executable).parent / name
-    found = str(beside) if beside.exists() else shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not found: run `make tools`", pytrace=False)
-    return found
-
-
 @dataclass
 class Chart:
     """The objects ``helm template`` rendered."""
@@ -228,7 +219,7 @@ def chart(database: str, redis_url: str, tmp_path_factory) -> Chart:
     homes = ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")
     helm_env = {**os.environ, **{name: str(home / name) for name in homes}}
     rendered = subprocess.run(
-        [tool("helm"), "template", RELEASE, str(CHART), "-f", str(home / "values.yaml")],
+        [find_tool("helm"), "template", RELEASE, str(CHART), "-f", str(home / "values.yaml")],
         capture_output=True, text=True, env=helm_env, check=False,
     )  # fmt: skip
     assert rendered.returncode == 0, rendered.stderr
@@ -499,14 +490,17 @@ def terminate(runner: Runner, container: Container) -> tuple[int, float]:
 
 def test_dockerfile_passes_hadolint():
     result = subprocess.run(
-        [tool("hadolint"), str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False
+        [find_tool("hadolint"), str(ROOT / "Dockerfile")],
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
 
 
 def test_dockerfile_passes_checkov_with_reasoned_skips_only():
     result = subprocess.run(
-        [tool("checkov"), "--skip-download", "--framework", "dockerfile",
+        [find_tool("checkov"), "--skip-download", "--framework", "dockerfile",
          "-f", str(ROOT / "Dockerfile"), "--output", "json"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip

@@ -17,7 +17,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tempfile
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -25,6 +24,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+
+from tests.blueprint.tools import find_tool
 
 REPO = Path(__file__).resolve().parents[2]
 TF_ROOT = REPO / "infra" / "terraform"
@@ -51,29 +52,6 @@ class Step:
     def report(self) -> str:
         """A failure message: the command, its status and the end of its output."""
         return f"$ {self.command}\n(exit {self.returncode})\n{self.output[-OUTPUT_TAIL:]}"
-
-
-def _terraform_binary() -> str:
-    found = shutil.which("terraform") or (
-        "/usr/local/bin/terraform" if os.access("/usr/local/bin/terraform", os.X_OK) else None
-    )
-    if found is None:
-        pytest.fail(
-            "terraform is not installed: these tests need Terraform >= 1.5 on PATH "
-            "(https://developer.hashicorp.com/terraform/install); see infra/terraform/README.md"
-        )
-    return found
-
-
-def _checkov_binary() -> str:
-    beside_python = Path(sys.executable).with_name("checkov")
-    found = shutil.which("checkov") or (str(beside_python) if beside_python.exists() else None)
-    if found is None:
-        pytest.fail(
-            "checkov is not installed: pip install -r requirements/blueprint.txt "
-            f"(looked on PATH and next to {sys.executable})"
-        )
-    return found
 
 
 def _environment(plugin_cache: Path) -> dict[str, str]:
@@ -158,7 +136,7 @@ class Workspace:
 @pytest.fixture(scope="session")
 def terraform() -> str:
     """Path of the terraform binary (fails the test when there is none)."""
-    return _terraform_binary()
+    return find_tool("terraform")
 
 
 @pytest.fixture(scope="session")
@@ -205,7 +183,7 @@ def test_checkov_finds_no_failed_checks() -> None:
     """checkov reports no failed check; every skip in the tree states its reason."""
     step = _run(
         [
-            _checkov_binary(),
+            find_tool("checkov"),
             "-d",
             str(TF_ROOT),
             "--framework",

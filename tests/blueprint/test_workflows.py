@@ -9,13 +9,13 @@ credentials; every third-party action pinned to a full commit SHA with a
 
 import json
 import re
-import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import yaml
+
+from tests.blueprint.tools import find_tool
 
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOWS_DIR = ROOT / ".github" / "workflows"
@@ -30,20 +30,6 @@ READ_ONLY_TOP_LEVEL = ({}, {"contents": "read"})
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*))?$")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^v?\d+\.\d+\.\d+\b")
-
-
-def find_tool(name: str) -> str:
-    """Return the path of a tool installed beside this Python, or on PATH; fail if absent."""
-    beside = Path(sys.executable).parent / name
-    if beside.is_file():
-        return str(beside)
-    found = shutil.which(name)
-    if found is None:
-        pytest.fail(
-            f"{name} is not installed: it comes with requirements/blueprint.txt "
-            f"(make tools), next to {sys.executable} or on PATH."
-        )
-    return found
 
 
 def load(path: Path) -> dict:
