@@ -68,9 +68,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 room=self.label, connection=self.connection_id, last_id=last_id
             )
             await self._send_frame(welcome)
-        await self._flush_early()
         if self.opted_in:
+            # Read while the hub's frames still wait in _early: a join or leave that
+            # comes after this snapshot then reaches the client after it, too.
             await self._send_frame(protocol.presence_frame(await hub.room_members(self.label)))
+        await self._flush_early()
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called for each frame the client sends."""

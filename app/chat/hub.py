@@ -87,13 +87,17 @@ class Hub:
 
     async def join(self, label: str, member: Member, *, after: int | None) -> None:
         """Add ``member`` to ``label``; first send what it missed after ``after``."""
-        feed = await self._open_feed(label)
-        async with feed.lock:
-            assert feed.sequencer is not None
-            member.seen_seq = feed.sequencer.next_seq - 1
-            if after is not None:
-                await self._catch_up(feed, member, after)
-            feed.members[member.connection_id] = member
+        while True:
+            feed = await self._open_feed(label)
+            async with feed.lock:
+                if self.feeds.get(label) is not feed:
+                    continue  # its last member left while we waited: open the room afresh
+                assert feed.sequencer is not None
+                feed.members[member.connection_id] = member
+                member.seen_seq = feed.sequencer.next_seq - 1
+                if after is not None:
+                    await self._catch_up(feed, member, after)
+                break
         await self._announce_presence(label, "join", member.info())
 
     async def leave(self, label: str, member: Member) -> None:
