@@ -1,71 +1,38 @@
-data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   partition      = data.aws_partition.current.partition
-  account_id     = data.aws_caller_identity.current.account_id
   log_group_name = "/aws/eks/${var.name}/cluster"
 
   create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
 }
 
 ################################################################################
 # KMS key: Kubernetes secrets envelope encryption and the control-plane log group
 ################################################################################
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  #checkov:skip=CKV_AWS_111:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  #checkov:skip=CKV_AWS_356:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  count = local.create_kms_key ? 1 : 0
+module "kms" {
+  source = "../kms"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
+  create      = local.create_kms_key
+  description = "${var.name} EKS secrets and control-plane logs"
+  alias_name  = "alias/eks/${var.name}"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${local.partition}:iam::${local.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchLogs"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${local.partition}:logs:${data.aws_region.current.name}:${local.account_id}:log-group:${local.log_group_name}"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  count = local.create_kms_key ? 1 : 0
-
-  description             = "${var.name} EKS secrets and control-plane logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms[0].json
+  cloudwatch_logs_log_group_names = [local.log_group_name]
 
   tags = var.tags
 }
 
-resource "aws_kms_alias" "this" {
-  count = local.create_kms_key ? 1 : 0
+# Keys created before the kms module existed move into it instead of being replaced.
+moved {
+  from = aws_kms_key.this
+  to   = module.kms.aws_kms_key.this
+}
 
-  name          = "alias/eks/${var.name}"
-  target_key_id = aws_kms_key.this[0].key_id
+moved {
+  from = aws_kms_alias.this
+  to   = module.kms.aws_kms_alias.this
 }
 
 ################################################################################

@@ -11,8 +11,6 @@ data "aws_availability_zones" "available" {
 }
 
 data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-data "aws_region" "current" {}
 
 locals {
   azs = length(var.azs) > 0 ? var.azs : slice(data.aws_availability_zones.available[0].names, 0, length(var.private_subnets))
@@ -20,7 +18,7 @@ locals {
   nat_gateway_count = var.enable_nat_gateway ? (var.single_nat_gateway ? 1 : length(var.public_subnets)) : 0
 
   create_flow_log_key = var.enable_flow_log && var.flow_log_kms_key_arn == null
-  flow_log_kms_key    = local.create_flow_log_key ? aws_kms_key.flow_log[0].arn : var.flow_log_kms_key_arn
+  flow_log_kms_key    = local.create_flow_log_key ? module.flow_log_kms.key_arn : var.flow_log_kms_key_arn
   flow_log_group_name = "/aws/vpc-flow-log/${var.name}"
 }
 
@@ -168,50 +166,21 @@ resource "aws_route" "private_nat_gateway" {
 # Flow logs (CloudWatch Logs, KMS-encrypted)
 ################################################################################
 
-data "aws_iam_policy_document" "flow_log_key" {
-  #checkov:skip=CKV_AWS_109:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  #checkov:skip=CKV_AWS_111:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  #checkov:skip=CKV_AWS_356:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  count = local.create_flow_log_key ? 1 : 0
+module "flow_log_kms" {
+  source = "../kms"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
+  create      = local.create_flow_log_key
+  description = "${var.name} VPC flow logs"
 
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-
-  statement {
-    sid       = "CloudWatchLogs"
-    actions   = ["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"]
-    resources = ["*"]
-
-    principals {
-      type        = "Service"
-      identifiers = ["logs.${data.aws_region.current.name}.amazonaws.com"]
-    }
-
-    condition {
-      test     = "ArnLike"
-      variable = "kms:EncryptionContext:aws:logs:arn"
-      values   = ["arn:${data.aws_partition.current.partition}:logs:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:log-group:${local.flow_log_group_name}"]
-    }
-  }
-}
-
-resource "aws_kms_key" "flow_log" {
-  count = local.create_flow_log_key ? 1 : 0
-
-  description             = "${var.name} VPC flow logs"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.flow_log_key[0].json
+  cloudwatch_logs_log_group_names = [local.flow_log_group_name]
 
   tags = var.tags
+}
+
+# Keys created before the kms module existed move into it instead of being replaced.
+moved {
+  from = aws_kms_key.flow_log
+  to   = module.flow_log_kms.aws_kms_key.this
 }
 
 resource "aws_cloudwatch_log_group" "flow_log" {

@@ -1,13 +1,10 @@
-data "aws_caller_identity" "current" {}
-data "aws_partition" "current" {}
-
 locals {
   # Whether a token was given is not secret; the token is.
   generate_auth_token = nonsensitive(var.auth_token == null)
   auth_token          = local.generate_auth_token ? terraform_data.auth_token[0].input : var.auth_token
 
   create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? aws_kms_key.this[0].arn : var.kms_key_arn
+  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
 
   # Failover and Multi-AZ need a replica to promote.
   high_availability = var.num_cache_clusters >= 2
@@ -40,33 +37,19 @@ resource "terraform_data" "auth_token" {
 # Encryption at rest
 ################################################################################
 
-data "aws_iam_policy_document" "kms" {
-  #checkov:skip=CKV_AWS_109:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  #checkov:skip=CKV_AWS_111:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  #checkov:skip=CKV_AWS_356:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  count = local.create_kms_key ? 1 : 0
+module "kms" {
+  source = "../kms"
 
-  statement {
-    sid       = "AccountAdministration"
-    actions   = ["kms:*"]
-    resources = ["*"]
-
-    principals {
-      type        = "AWS"
-      identifiers = ["arn:${data.aws_partition.current.partition}:iam::${data.aws_caller_identity.current.account_id}:root"]
-    }
-  }
-}
-
-resource "aws_kms_key" "this" {
-  count = local.create_kms_key ? 1 : 0
-
-  description             = "${var.name} ElastiCache at-rest encryption"
-  enable_key_rotation     = true
-  deletion_window_in_days = 30
-  policy                  = data.aws_iam_policy_document.kms[0].json
+  create      = local.create_kms_key
+  description = "${var.name} ElastiCache at-rest encryption"
 
   tags = var.tags
+}
+
+# Keys created before the kms module existed move into it instead of being replaced.
+moved {
+  from = aws_kms_key.this
+  to   = module.kms.aws_kms_key.this
 }
 
 ################################################################################

@@ -30,7 +30,7 @@ run "immutable_scanned_encrypted" {
   }
 
   assert {
-    condition     = aws_ecr_repository.this.encryption_configuration[0].encryption_type == "KMS" && length(aws_kms_key.this) == 1 && aws_kms_key.this[0].enable_key_rotation
+    condition     = aws_ecr_repository.this.encryption_configuration[0].encryption_type == "KMS" && module.kms.key_rotation_enabled == true
     error_message = "Images must be encrypted with a customer-managed KMS key with rotation."
   }
 
@@ -84,7 +84,7 @@ run "given_kms_key_is_used" {
   }
 
   assert {
-    condition     = length(aws_kms_key.this) == 0 && aws_ecr_repository.this.encryption_configuration[0].kms_key == var.kms_key_arn
+    condition     = module.kms.key_rotation_enabled == null && aws_ecr_repository.this.encryption_configuration[0].kms_key == var.kms_key_arn
     error_message = "A given KMS key must be used and no key created."
   }
 }

@@ -29,7 +29,7 @@ run "secrets_encrypted_with_kms" {
   }
 
   assert {
-    condition     = length(aws_kms_key.this) == 1 && aws_kms_key.this[0].enable_key_rotation
+    condition     = module.kms.key_rotation_enabled == true
     error_message = "Secrets encryption must use a customer-managed KMS key with rotation."
   }
 }

@@ -60,7 +60,7 @@ run "flow_log_encrypted_by_default" {
   }
 
   assert {
-    condition     = aws_cloudwatch_log_group.flow_log[0].retention_in_days == 365 && length(aws_kms_key.flow_log) == 1 && aws_kms_key.flow_log[0].enable_key_rotation
+    condition     = aws_cloudwatch_log_group.flow_log[0].retention_in_days == 365 && module.flow_log_kms.key_rotation_enabled == true
     error_message = "The flow log group must be KMS-encrypted and kept a year."
   }
 }
@@ -95,7 +95,7 @@ run "flow_log_and_nat_off" {
   }
 
   assert {
-    condition     = length(aws_flow_log.this) == 0 && length(aws_kms_key.flow_log) == 0 && length(aws_iam_role.flow_log) == 0
+    condition     = length(aws_flow_log.this) == 0 && module.flow_log_kms.key_rotation_enabled == null && length(aws_iam_role.flow_log) == 0
     error_message = "enable_flow_log = false must create no flow log resources."
   }
 

@@ -31,7 +31,7 @@ run "encrypted_private_and_protected" {
   }
 
   assert {
-    condition     = length(aws_kms_key.this) == 1 && aws_kms_key.this[0].enable_key_rotation
+    condition     = module.kms.key_rotation_enabled == true
     error_message = "Storage must be encrypted with a customer-managed KMS key with rotation."
   }
 

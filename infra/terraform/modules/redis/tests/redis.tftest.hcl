@@ -36,7 +36,7 @@ run "encrypted_in_transit_and_at_rest_with_auth" {
   }
 
   assert {
-    condition     = length(aws_kms_key.this) == 1 && aws_kms_key.this[0].enable_key_rotation == true
+    condition     = module.kms.key_rotation_enabled == true
     error_message = "At-rest encryption must use a customer-managed KMS key with rotation."
   }
 

@@ -38,7 +38,7 @@ run "one_encrypted_secret_per_environment_variable" {
   }
 
   assert {
-    condition     = length(aws_kms_key.this) == 1 && aws_kms_key.this[0].enable_key_rotation
+    condition     = module.kms.key_rotation_enabled == true
     error_message = "Secrets must be encrypted with a customer-managed KMS key with rotation."
   }
 
