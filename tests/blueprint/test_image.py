@@ -642,22 +642,26 @@ async def test_sigterm_drains_and_exits_cleanly_within_the_grace_period(release,
     """preStop sleep, then SIGTERM: sockets keep working during the hook, then close; exit 0.
 
     daphne (Twisted) stops its reactor on SIGTERM and exits 0, as gunicorn's arbiter does after
-    a graceful stop; 143 would mean the signal killed an unprepared process, 137 the SIGKILL
-    at the end of the grace period.
+    a graceful stop, and the worker after storing what it holds; 143 would mean the signal
+    killed an unprepared process, 137 the SIGKILL at the end of the grace period.
     """
     ws = runner.start(Container.from_chart(chart, "Deployment", f"{RELEASE}-ws", "ws-stop"))
     web = runner.start(Container.from_chart(chart, "Deployment", f"{RELEASE}-web", "web-stop"))
-    for container in (ws, web):
+    worker = runner.start(
+        Container.from_chart(chart, "Deployment", f"{RELEASE}-worker", "worker-stop")
+    )
+    roles = (ws, web, worker)
+    for container in roles:
         await asyncio.to_thread(runner.wait_probes, container)
     label = create_room(release.web.url)
     member = await connect(ws.url.replace("http", "ws", 1), label, opt_in=True)
     await recv_until(member, "presence")  # seated in the room
-    stopping = [asyncio.to_thread(terminate, runner, c) for c in (ws, web)]
+    stopping = [asyncio.to_thread(terminate, runner, c) for c in roles]
     stops = asyncio.gather(*stopping)
     await asyncio.sleep(1)  # inside the preStop sleep: the server still serves its sockets
     await send_chat(member, "drain", "still here")
     assert (await recv_messages(member, 1))[0]["message"] == "still here"
-    for container, (code, seconds) in zip((ws, web), await stops, strict=True):
+    for container, (code, seconds) in zip(roles, await stops, strict=True):
         assert code == 0, f"{container.name} exited {code}:\n{runner.logs(container)}"
         assert seconds < container.grace_seconds, (container.name, seconds)
     await asyncio.wait_for(member.wait_closed(), 5)
