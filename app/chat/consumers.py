@@ -19,7 +19,7 @@ from app.chat.exceptions import (
     RateLimited,
     RoomNotFound,
 )
-from app.chat.frames import HANDLE_FORBIDDEN_RE, ChatFrame, Limits, parse_frame
+from app.chat.frames import ChatFrame, Limits, parse_frame, parse_handle
 from app.chat.hub import get_hub
 from app.chat.labels import is_valid_label
 from app.chat.outbox import Outbox
@@ -205,13 +205,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         query = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         handle = query.get("handle", [None])[0]
         if handle is not None:
-            if (
-                not handle.strip()
-                or len(handle) > self.limits.max_handle_chars
-                or (HANDLE_FORBIDDEN_RE.search(handle))
-            ):
-                raise InvalidFrame("invalid_query", "handle must be a valid handle.")
-            self.handle = handle
+            try:
+                self.handle = parse_handle(handle, limits=self.limits)
+            except InvalidFrame as error:
+                raise InvalidFrame("invalid_query", f"handle: {error.detail}") from None
         after = query.get("after", [None])[0]
         if after is None:
             return None

@@ -67,6 +67,11 @@ def _chat_frame(
     return ChatFrame(handle=handle, message=message, client_id=client_id)
 
 
+def parse_handle(value: str, *, limits: Limits) -> str:
+    """Validate a handle given on its own (an opted-in client's ``?handle=``)."""
+    return _text_field({"handle": value}, "handle", limits.max_handle_chars, HANDLE_FORBIDDEN_RE)
+
+
 def _load_object(text: str) -> dict[str, Any]:
     try:
         data = json.loads(text)
