@@ -12,12 +12,6 @@ module "kms" {
   tags = var.tags
 }
 
-# Keys created before the kms module existed move into it instead of being replaced.
-moved {
-  from = aws_kms_key.this
-  to   = module.kms.aws_kms_key.this
-}
-
 resource "aws_ecr_repository" "this" {
   name                 = var.name
   image_tag_mutability = "IMMUTABLE"

@@ -24,17 +24,6 @@ module "kms" {
   tags = var.tags
 }
 
-# Keys created before the kms module existed move into it instead of being replaced.
-moved {
-  from = aws_kms_key.this
-  to   = module.kms.aws_kms_key.this
-}
-
-moved {
-  from = aws_kms_alias.this
-  to   = module.kms.aws_kms_alias.this
-}
-
 ################################################################################
 # Control plane
 ################################################################################

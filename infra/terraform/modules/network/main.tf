@@ -177,12 +177,6 @@ module "flow_log_kms" {
   tags = var.tags
 }
 
-# Keys created before the kms module existed move into it instead of being replaced.
-moved {
-  from = aws_kms_key.flow_log
-  to   = module.flow_log_kms.aws_kms_key.this
-}
-
 resource "aws_cloudwatch_log_group" "flow_log" {
   count = var.enable_flow_log ? 1 : 0
 

@@ -55,12 +55,6 @@ module "kms" {
   tags = var.tags
 }
 
-# Keys created before the kms module existed move into it instead of being replaced.
-moved {
-  from = aws_kms_key.this
-  to   = module.kms.aws_kms_key.this
-}
-
 ################################################################################
 # Secrets: one per environment variable
 ################################################################################
