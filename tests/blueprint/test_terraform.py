@@ -7,8 +7,8 @@ the whole tree, and the variable/output documentation rules of STYLE.md.
 The tree is copied to a temporary directory before `init`, so no `.terraform`
 directory or lock file is left in the checkout. Where the AWS provider is
 mirrored at /opt/tf-plugins it is installed from there (no network); elsewhere
-`init` downloads it as usual. The init/validate/test runs of all roots go in
-parallel threads, started once per session.
+`init` downloads it as usual. Every root is initialised in turn, then the
+validate/test runs of all roots go in parallel threads, once per session.
 """
 
 from __future__ import annotations
@@ -107,10 +107,15 @@ class Workspace:
         self._pool = ThreadPoolExecutor(max_workers=min(len(ROOTS), os.cpu_count() or 2))
 
     def start(self) -> None:
-        """Initialise one root first (fills the plugin cache), then run every root in parallel."""
-        done = {ROOTS[0]: self._init(ROOTS[0])}
+        """Initialise every root one by one, then validate and test them in parallel.
+
+        Terraform's plugin cache is not safe for concurrent use: an `init` that
+        relinks the cached provider while another root's `terraform test` runs
+        makes that provider vanish under it ("fork/exec ...: no such file").
+        """
+        inits = {root: self._init(root) for root in ROOTS}
         for root in ROOTS:
-            self.results[root] = self._pool.submit(self._check_root, root, done.get(root))
+            self.results[root] = self._pool.submit(self._check_root, root, inits[root])
 
     def close(self) -> None:
         """Wait for the runs and delete the copy (and its .terraform directories)."""
@@ -123,8 +128,8 @@ class Workspace:
             args.append(f"-plugin-dir={PLUGIN_DIR}")
         return _run(args, self.tree / root, self.env)
 
-    def _check_root(self, root: str, init: Step | None) -> dict[str, Step]:
-        steps = {"init": init or self._init(root)}
+    def _check_root(self, root: str, init: Step) -> dict[str, Step]:
+        steps = {"init": init}
         if not steps["init"].ok:
             return steps
         cwd = self.tree / root
