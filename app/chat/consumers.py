@@ -68,7 +68,6 @@ class ChatConsumer(AsyncWebsocketConsumer):
                 room=self.label, connection=self.connection_id, last_id=last_id
             )
             await self._send_frame(welcome)
-        if self.opted_in:
             # Read while the hub's frames still wait in _early: a join or leave that
             # comes after this snapshot then reaches the client after it, too.
             await self._send_frame(protocol.presence_frame(await hub.room_members(self.label)))
@@ -179,15 +178,17 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._reject(error)
 
     async def _send_to_worker(self, draft: MessageDraft) -> None:
-        await self.channel_layer.send(settings.PARLEY["PERSIST_CHANNEL"], persist_event(draft))
+        await self._to_persist_channel(persist_event(draft))
+
+    async def _to_persist_channel(self, event: dict[str, Any]) -> None:
+        await self.channel_layer.send(settings.PARLEY["PERSIST_CHANNEL"], event)
 
     async def _hand_over(self, unsent: list[MessageDraft]) -> None:
         """Have the workers store, in order, what this closed socket sent but saw no ack for."""
         if not unsent:
             return
         try:
-            event = persist_many_event(unsent)
-            await self.channel_layer.send(settings.PARLEY["PERSIST_CHANNEL"], event)
+            await self._to_persist_channel(persist_many_event(unsent))
         except Exception:  # the layer is down: opted-in clients resend, plain ones cannot
             ERRORS.labels(kind="hand_over").inc()
             logger.exception("Lost %d unsent message(s) of %s", len(unsent), self.connection_id)

@@ -288,19 +288,9 @@ async def test_a_message_over_daphnes_limit_drops_the_connection(topology, opt_i
     offender = await room.join(opt_in=opt_in)
 
     await offender.send(chat(message="x" * 100_000))
-    frames = await frames_until_dropped(offender)
+    frames, _ = await recv_until_closed(offender, abrupt=True)
     assert all(frame["type"] in PRESENCE_TYPES for frame in frames)
     await room.assert_unharmed()
-
-
-async def frames_until_dropped(socket) -> list[dict[str, Any]]:
-    """Read frames until the connection ends, however it ends."""
-    frames = []
-    while True:
-        try:
-            frames.append(json.loads(await asyncio.wait_for(socket.recv(), 10)))
-        except websockets.ConnectionClosed:
-            return frames
 
 
 # ------------------------------------------------------------------ the handshake

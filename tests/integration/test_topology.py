@@ -6,11 +6,11 @@ import json
 import re
 from typing import Any
 
-import psycopg
 import pytest
 from websockets.protocol import State
 
 from tests.support.chat import connect, create_room, recv_messages, send_chat, visit_room
+from tests.support.checks import room_rows
 
 HISTORY_ROW_RE = re.compile(
     r'<tr data-id="(\d+)">.*?<td class="handle">(.*?)</td><td class="text">(.*?)</td></tr>'
@@ -72,7 +72,8 @@ async def test_concurrent_senders_on_both_servers_share_one_order(topology):
         assert seen == reference
     for handle, texts in outgoing.items():
         assert [message for _, h, message in reference if h == handle] == texts
-    assert stored_history(topology.env["DATABASE_URL"], label) == reference
+    stored = [(row.seq, row.handle, row.message) for row in room_rows(topology, label)]
+    assert stored == reference
     for server in servers:
         assert page_history(visit_room(server.url, label)) == reference[-PAGE_HISTORY_LIMIT:]
 
@@ -181,16 +182,6 @@ async def assert_no_more_messages(socket, seconds: float = 1.0) -> None:
     except TimeoutError:
         return
     raise AssertionError("a message arrived after the last one expected (a duplicate?)")
-
-
-def stored_history(database_url: str, label: str) -> list[Entry]:
-    """The room's whole history in Postgres, oldest first."""
-    query = (
-        "SELECT m.seq, m.handle, m.message FROM chat_message m"
-        " JOIN chat_room r ON r.id = m.room_id WHERE r.label = %s ORDER BY m.seq"
-    )
-    with psycopg.connect(database_url) as conn:
-        return [tuple(row) for row in conn.execute(query, (label,)).fetchall()]
 
 
 def page_history(page: str) -> list[Entry]:

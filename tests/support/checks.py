@@ -40,8 +40,14 @@ def room_exists(topology: Topology, label: str) -> bool:
     return found is not None
 
 
-async def recv_until_closed(socket, timeout: float = 10.0) -> tuple[list[dict[str, Any]], int]:
-    """Read frames until the server closes; return them and the close code it sent."""
+async def recv_until_closed(
+    socket, timeout: float = 10.0, *, abrupt: bool = False
+) -> tuple[list[dict[str, Any]], int | None]:
+    """Read frames until the server closes; return them and the close code it sent.
+
+    A connection dropped without a close frame fails, unless ``abrupt`` allows it
+    (the code is then None).
+    """
     frames: list[dict[str, Any]] = []
     loop = asyncio.get_running_loop()
     deadline = loop.time() + timeout
@@ -50,6 +56,8 @@ async def recv_until_closed(socket, timeout: float = 10.0) -> tuple[list[dict[st
             text = await asyncio.wait_for(socket.recv(), max(0.01, deadline - loop.time()))
         except websockets.ConnectionClosed as closed:
             if closed.rcvd is None:
+                if abrupt:
+                    return frames, None
                 raise AssertionError(f"closed without a close frame: {closed}") from closed
             return frames, closed.rcvd.code
         frames.append(json.loads(text))
