@@ -1,14 +1,23 @@
-"""Errors the chat answers with. Each names its wire code (see docs/protocol.md)."""
+"""Errors the chat answers with. Each names its wire code (see docs/protocol.md).
+
+Which of them close the socket, and with which code, is the protocol's
+business: ``protocol.close_code_for``.
+"""
 
 
 class ChatError(Exception):
     """Base of the chat's errors; ``code`` is the error code sent to clients.
 
-    ``client_id`` is that of the refused message, when it had a valid one.
+    ``detail`` is the sentence sent with it; ``client_id`` is that of the
+    refused message, when it had a valid one.
     """
 
     code = "error"
     client_id: str | None = None
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail)
+        self.detail = detail
 
 
 class InvalidFrame(ChatError, ValueError):
@@ -17,7 +26,6 @@ class InvalidFrame(ChatError, ValueError):
     def __init__(self, code: str, detail: str) -> None:
         super().__init__(detail)
         self.code = code
-        self.detail = detail
 
 
 class FrameTooLarge(InvalidFrame):
@@ -29,8 +37,22 @@ class FrameTooLarge(InvalidFrame):
         )
 
 
+class BinaryFrame(InvalidFrame):
+    """A binary frame: the protocol is JSON text, so the connection cannot go on."""
+
+    def __init__(self) -> None:
+        super().__init__("binary_not_supported", "Send JSON text frames, not binary.")
+
+
+class InvalidQuery(InvalidFrame):
+    """A bad ``?after=`` or ``?handle=`` at connect: the connection cannot go on."""
+
+    def __init__(self, detail: str) -> None:
+        super().__init__("invalid_query", detail)
+
+
 class RateLimited(ChatError):
-    """A client sending faster than its allowance."""
+    """A client sending faster than its allowance; this frame was dropped."""
 
     code = "rate_limited"
 
@@ -38,7 +60,10 @@ class RateLimited(ChatError):
         super().__init__(f"Too many frames; retry in {retry_after:.2f} s.")
         self.retry_after = retry_after
         self.client_id = client_id
-        self.detail = str(self)
+
+
+class Flooding(RateLimited):
+    """A client that kept sending over its allowance: the connection cannot go on."""
 
 
 class RoomNotFound(ChatError, LookupError):
@@ -48,7 +73,6 @@ class RoomNotFound(ChatError, LookupError):
 
     def __init__(self, label: str) -> None:
         super().__init__(f"No room is labelled {label!r}.")
-        self.detail = str(self)
 
 
 class OutboxFull(ChatError):
@@ -56,6 +80,6 @@ class OutboxFull(ChatError):
 
     code = "overloaded"
 
-    def __init__(self, limit: int) -> None:
+    def __init__(self, limit: int, *, client_id: str | None = None) -> None:
         super().__init__(f"{limit} messages are already waiting to be stored; slow down.")
-        self.detail = str(self)
+        self.client_id = client_id

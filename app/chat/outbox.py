@@ -13,7 +13,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 
 from app.chat.exceptions import OutboxFull
-from app.chat.services import MessageDraft
+from app.chat.messages import ChatMessage
+from app.chat.retry import Backoff
 
 logger = logging.getLogger(__name__)
 
@@ -23,7 +24,7 @@ class Outbox:
 
     def __init__(
         self,
-        send: Callable[[MessageDraft], Awaitable[None]],
+        send: Callable[[ChatMessage], Awaitable[None]],
         *,
         limit: int = 100,
         ack_timeout: float = 5.0,
@@ -31,14 +32,16 @@ class Outbox:
         self._send = send
         self._limit = limit
         self._ack_timeout = ack_timeout
-        self._queue: deque[MessageDraft] = deque()
-        self._in_flight: MessageDraft | None = None
+        # A fixed interval: a lost ack is a dead worker, and a live one answers within it.
+        self._resends = Backoff(first=ack_timeout, maximum=ack_timeout, factor=1.0)
+        self._queue: deque[ChatMessage] = deque()
+        self._in_flight: ChatMessage | None = None
         self._resender: asyncio.Task | None = None
 
     def __len__(self) -> int:
         return len(self._queue) + (self._in_flight is not None)
 
-    async def put(self, draft: MessageDraft) -> None:
+    async def put(self, draft: ChatMessage) -> None:
         """Queue ``draft``; send it now if nothing is awaiting an ack."""
         if len(self) >= self._limit:
             raise OutboxFull(self._limit)
@@ -58,7 +61,7 @@ class Outbox:
         self._stop_resender()
         self._queue.clear()
 
-    def drain(self) -> list[MessageDraft]:
+    def drain(self) -> list[ChatMessage]:
         """Stop, and return every message not yet acknowledged, in the order sent."""
         unsent = [self._in_flight] if self._in_flight is not None else []
         unsent.extend(self._queue)
@@ -77,9 +80,9 @@ class Outbox:
         except Exception:
             logger.warning("Sending %s failed; retrying", draft.client_id, exc_info=True)
 
-    async def _resend_until_acked(self, draft: MessageDraft) -> None:
-        while True:
-            await asyncio.sleep(self._ack_timeout)
+    async def _resend_until_acked(self, draft: ChatMessage) -> None:
+        for delay in self._resends.delays():
+            await asyncio.sleep(delay)
             logger.warning(
                 "No ack for %s after %s s; sending again", draft.client_id, self._ack_timeout
             )

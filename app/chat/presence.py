@@ -10,16 +10,13 @@ import json
 import logging
 import time
 from collections import defaultdict
-from typing import Any, Protocol
+from typing import Protocol
 
-from django.conf import settings
 from redis import asyncio as aioredis
 
-from app.config.redis import client_kwargs
+from app.chat.events import MemberInfo
 
 logger = logging.getLogger(__name__)
-
-MemberInfo = dict[str, Any]
 
 
 class PresenceStore(Protocol):
@@ -98,12 +95,3 @@ class RedisPresence:
         if stale:
             await self._client.hdel(self.key(label), *stale)
         return sorted(live, key=lambda member: member.get("since", 0))
-
-
-def presence_store() -> PresenceStore:
-    """Build the store that fits the configured channel layer."""
-    if not settings.REDIS_HOSTS:
-        return MemoryPresence()
-    url, kwargs = client_kwargs(settings.REDIS_HOSTS[0])
-    client = aioredis.Redis.from_url(url, decode_responses=True, **kwargs)
-    return RedisPresence(client, ttl=settings.PARLEY["PRESENCE_TTL_SECONDS"])

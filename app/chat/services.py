@@ -2,38 +2,16 @@
 
 import logging
 from collections import defaultdict
-from dataclasses import dataclass
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from app.chat.labels import random_label
+from app.chat.messages import ChatMessage
 from app.chat.models import Message, Room
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True, slots=True)
-class MessageDraft:
-    """A valid message on its way to storage, with where to send its ack."""
-
-    label: str
-    handle: str
-    message: str
-    client_id: str | None = None
-    reply_channel: str | None = None
-    received_at: float = 0.0
-
-
-@dataclass(frozen=True, slots=True)
-class StoredMessage:
-    """A draft after storage: its place in the room, or the earlier copy it repeats."""
-
-    draft: MessageDraft
-    seq: int
-    timestamp: datetime
-    duplicate: bool
 
 
 def room_get_or_create(*, label: str) -> Room:
@@ -55,19 +33,20 @@ def room_create_random(*, attempts: int = 20) -> Room:
     raise RuntimeError(f"No free random label after {attempts} attempts.")
 
 
-def messages_store(*, drafts: list[MessageDraft]) -> list[StoredMessage]:
-    """Store a batch of drafts in one transaction, numbering each room's in order.
+def messages_store(*, drafts: list[ChatMessage]) -> list[ChatMessage]:
+    """Store a batch of messages in one transaction, numbering each room's in order.
 
-    Rooms are locked in id order so concurrent workers never deadlock; a draft
-    whose ``client_id`` is already stored in its room is not stored again but
-    answered with the earlier sequence number. Drafts for unknown rooms are
-    dropped (and logged).
+    Returns each message as stored (``seq`` and ``timestamp`` set). Rooms are
+    locked in id order so concurrent workers never deadlock; a message whose
+    ``client_id`` is already stored in its room is not stored again but
+    answered as a ``duplicate`` with the earlier number and time. Messages for
+    unknown rooms are dropped (and logged).
     """
-    by_label: dict[str, list[MessageDraft]] = defaultdict(list)
+    by_label: dict[str, list[ChatMessage]] = defaultdict(list)
     for draft in drafts:
         by_label[draft.label].append(draft)
     now = timezone.now()
-    stored: list[StoredMessage] = []
+    stored: list[ChatMessage] = []
     with transaction.atomic():
         rooms = Room.objects.select_for_update().filter(label__in=by_label).order_by("id")
         for room in rooms:
@@ -77,18 +56,18 @@ def messages_store(*, drafts: list[MessageDraft]) -> list[StoredMessage]:
     return stored
 
 
-def _store_in_room(room: Room, drafts: list[MessageDraft], now: datetime) -> list[StoredMessage]:
+def _store_in_room(room: Room, drafts: list[ChatMessage], now: datetime) -> list[ChatMessage]:
     known = _stored_client_ids(room, drafts)
-    results: list[StoredMessage] = []
+    results: list[ChatMessage] = []
     rows: list[Message] = []
     for draft in drafts:
         if draft.client_id is not None and draft.client_id in known:
             seq, timestamp = known[draft.client_id]
-            results.append(StoredMessage(draft, seq, timestamp, duplicate=True))
+            results.append(draft.stored_as(seq, timestamp, duplicate=True))
             continue
         room.last_seq += 1
         rows.append(_message_row(room, draft, now))
-        results.append(StoredMessage(draft, room.last_seq, now, duplicate=False))
+        results.append(draft.stored_as(room.last_seq, now))
         if draft.client_id is not None:
             known[draft.client_id] = (room.last_seq, now)
     if rows:  # a batch of resends alone changes nothing, not even the room's activity
@@ -97,7 +76,7 @@ def _store_in_room(room: Room, drafts: list[MessageDraft], now: datetime) -> lis
     return results
 
 
-def _stored_client_ids(room: Room, drafts: list[MessageDraft]) -> dict[str, tuple[int, datetime]]:
+def _stored_client_ids(room: Room, drafts: list[ChatMessage]) -> dict[str, tuple[int, datetime]]:
     client_ids = {draft.client_id for draft in drafts if draft.client_id is not None}
     if not client_ids:
         return {}
@@ -105,7 +84,7 @@ def _stored_client_ids(room: Room, drafts: list[MessageDraft]) -> dict[str, tupl
     return {cid: (seq, ts) for cid, seq, ts in rows.values_list("client_id", "seq", "timestamp")}
 
 
-def _message_row(room: Room, draft: MessageDraft, now: datetime) -> Message:
+def _message_row(room: Room, draft: ChatMessage, now: datetime) -> Message:
     return Message(
         room=room,
         seq=room.last_seq,

@@ -1,6 +1,6 @@
 """Pages: the lobby, a new room, and each room."""
 
-from django.urls import path, register_converter
+from django.urls import URLPattern, path, register_converter
 
 from app.chat import views
 from app.chat.labels import LABEL_PATTERN
@@ -20,9 +20,11 @@ class LabelConverter:
 
 register_converter(LabelConverter, "label")
 
-app_name = "chat"
-urlpatterns = [
-    path("", views.lobby, name="lobby"),
-    path("new/", views.new_room, name="new_room"),
-    path("<label:label>/", views.room, name="room"),
-]
+
+def chat_urlpatterns(*, history_limit: int) -> list[URLPattern]:
+    """The chat's pages, a room showing its last ``history_limit`` messages (namespace ``chat``)."""
+    return [
+        path("", views.lobby, name="lobby"),
+        path("new/", views.new_room, name="new_room"),
+        path("<label:label>/", views.room, {"history_limit": history_limit}, name="room"),
+    ]

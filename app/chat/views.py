@@ -1,6 +1,5 @@
 """Page views: parse the request, call one service or selector, render."""
 
-from django.conf import settings
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET
@@ -24,12 +23,12 @@ def new_room(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
-def room(request: HttpRequest, label: str) -> HttpResponse:
-    """A room, created on first visit, with its recent history oldest first."""
+def room(request: HttpRequest, label: str, *, history_limit: int) -> HttpResponse:
+    """A room, created on first visit, with its last ``history_limit`` messages oldest first."""
     if not is_valid_label(label):
         raise Http404("No such room.")
     chat_room = services.room_get_or_create(label=label)
-    history = selectors.room_history(room=chat_room, limit=settings.PARLEY["HISTORY_LIMIT"])
+    history = selectors.room_history(room=chat_room, limit=history_limit)
     context = {
         "room": chat_room,
         "messages": history,

@@ -1,233 +1,150 @@
-"""The worker role: store messages in batches, then broadcast and acknowledge them.
+"""The worker role: channels' ``Worker`` reading the persist channel into a ``PersistBatcher``.
 
-Interface servers send each valid message to the ``chat.persist`` channel;
+Interface servers send each valid message to the persist channel;
 ``manage.py runworker chat.persist`` reads it (several workers compete for
-it). A batch is stored in one transaction (see ``services.messages_store``),
-then each new message is sent once to its room's group and each sender gets
-its ack, so an ack always means the message is durably stored.
+it). Three things channels' own worker does not do, and a worker role needs:
+
+* ride out a Redis outage (channels' worker exits on the first layer error);
+* stop pulling from Redis while it has plenty queued in memory, so a slow
+  Postgres leaves messages waiting in Redis, where they are counted and safe;
+* stop on SIGTERM (a rolling deploy) by reading no more, storing and
+  acknowledging what it holds, then exiting 0, within the grace period.
 """
 
 import asyncio
 import logging
-import time
-import weakref
+import signal
 from typing import Any
 
 from channels.consumer import AsyncConsumer
-from channels.db import database_sync_to_async
-from channels.layers import get_channel_layer
-from django.conf import settings
-from django.db import DatabaseError, DataError, IntegrityError
+from channels.worker import Worker
 
-from app.chat.events import event_from_stored
-from app.chat.hub import room_group
-from app.chat.services import MessageDraft, StoredMessage, messages_store
-from app.ops.metrics import BATCH_SIZE, ERRORS, MESSAGES_STORED, PERSIST_LATENCY
+from app.chat.batcher import PersistBatcher
+from app.chat.events import Event, message_from_persist_event
+from app.chat.retry import Backoff, retry
+from app.ops.metrics import ERRORS
 
 logger = logging.getLogger(__name__)
 
-STORE_RETRY_SECONDS = (0.1, 0.25, 0.5, 1, 2, 4, 8, 15, 30)
-
-
-def persist_event(draft: MessageDraft) -> dict[str, Any]:
-    """The message an interface server sends to the persist channel."""
-    return {
-        "type": "message.persist",
-        "room": draft.label,
-        "handle": draft.handle,
-        "message": draft.message,
-        "client_id": draft.client_id,
-        "reply_channel": draft.reply_channel,
-        "received_at": draft.received_at,
-    }
-
-
-def persist_many_event(drafts: list[MessageDraft]) -> dict[str, Any]:
-    """The unacknowledged messages of a closed connection, in one message.
-
-    One message, so one worker stores them in the order they were sent; with
-    nobody left to hear an ack, none is asked for.
-    """
-    return {
-        "type": "message.persist_many",
-        "drafts": [{**persist_event(draft), "reply_channel": None} for draft in drafts],
-    }
-
-
-def draft_from_event(event: dict[str, Any]) -> MessageDraft:
-    """Rebuild the draft from a persist-channel message."""
-    return MessageDraft(
-        label=event["room"],
-        handle=event["handle"],
-        message=event["message"],
-        client_id=event.get("client_id"),
-        reply_channel=event.get("reply_channel"),
-        received_at=event.get("received_at", 0.0),
-    )
-
-
-class PersistBatcher:
-    """Collects persist requests and stores them a batch at a time."""
-
-    def __init__(self, layer, *, batch_size: int, window: float) -> None:
-        self.layer = layer
-        self.batch_size = batch_size
-        self.window = window
-        # Bounded: while Postgres is slow, messages wait in Redis, not in memory.
-        self.queue: asyncio.Queue[MessageDraft] = asyncio.Queue(maxsize=batch_size * 4)
-        self._task: asyncio.Task | None = None
-        self._unfinished = 0  # submitted, not yet stored and announced
-
-    @property
-    def idle(self) -> bool:
-        """Whether every submitted draft has been stored and announced (or given up)."""
-        return self._unfinished == 0
-
-    async def submit(self, draft: MessageDraft) -> None:
-        """Queue one draft, waiting while the queue is full."""
-        if self._task is None or self._task.done():
-            self._task = asyncio.ensure_future(self._run())
-        self._unfinished += 1
-        await self.queue.put(draft)
-
-    async def _run(self) -> None:
-        while True:
-            batch = await self._collect()
-            try:
-                await self.flush(batch)
-            except Exception:
-                ERRORS.labels(kind="persist").inc()
-                logger.exception("Dropped a batch of %d message(s) unacknowledged", len(batch))
-            finally:
-                self._unfinished -= len(batch)
-
-    async def _collect(self) -> list[MessageDraft]:
-        batch = [await self.queue.get()]
-        deadline = time.monotonic() + self.window
-        while len(batch) < self.batch_size:
-            remaining = deadline - time.monotonic()
-            if remaining <= 0:
-                break
-            try:
-                batch.append(await asyncio.wait_for(self.queue.get(), remaining))
-            except TimeoutError:
-                break
-        while len(batch) < self.batch_size and not self.queue.empty():
-            batch.append(self.queue.get_nowait())
-        return batch
-
-    async def flush(self, batch: list[MessageDraft]) -> None:
-        """Store ``batch``, then broadcast the new messages and ack every sender."""
-        stored = await self._store(batch)
-        BATCH_SIZE.observe(len(batch))
-        now = time.time()
-        for item in stored:
-            if not item.duplicate:
-                MESSAGES_STORED.inc()
-                if item.draft.received_at:
-                    PERSIST_LATENCY.observe(max(0.0, now - item.draft.received_at))
-        await self._announce(stored)
-
-    async def _store(self, batch: list[MessageDraft]) -> list[StoredMessage]:
-        store = database_sync_to_async(messages_store)
-        for delay in (*STORE_RETRY_SECONDS, None):
-            try:
-                return await store(drafts=batch)
-            except (IntegrityError, DataError):
-                return await self._store_one_by_one(batch)
-            except DatabaseError:
-                if delay is None:
-                    raise
-                ERRORS.labels(kind="database").inc()
-                logger.warning("Storing a batch failed; retrying in %s s", delay, exc_info=True)
-                await asyncio.sleep(delay)
-        raise AssertionError("unreachable")
-
-    async def _store_one_by_one(self, batch: list[MessageDraft]) -> list[StoredMessage]:
-        """Isolate the draft the database refuses, so it cannot sink the rest."""
-        stored: list[StoredMessage] = []
-        for draft in batch:
-            try:
-                stored += await database_sync_to_async(messages_store)(drafts=[draft])
-            except (IntegrityError, DataError):
-                ERRORS.labels(kind="rejected_by_database").inc()
-                logger.exception("Database refused a message for room %r", draft.label)
-        return stored
-
-    async def _announce(self, stored: list[StoredMessage]) -> None:
-        for item in stored:
-            if not item.duplicate:
-                await self._retrying(
-                    self.layer.group_send, room_group(item.draft.label), event_from_stored(item)
-                )
-            if item.draft.reply_channel:
-                ack = {
-                    "type": "chat.ack",
-                    "client_id": item.draft.client_id,
-                    "seq": item.seq,
-                    "duplicate": item.duplicate,
-                }
-                await self._retrying(self.layer.send, item.draft.reply_channel, ack)
-
-    @staticmethod
-    async def _retrying(method, *args, attempts: int = 5) -> None:
-        """Send on the layer, riding out a short Redis outage (history fills any loss)."""
-        for attempt in range(attempts):
-            try:
-                await method(*args)
-                return
-            except Exception:
-                if attempt == attempts - 1:
-                    ERRORS.labels(kind="broadcast").inc()
-                    logger.exception("Giving up a layer send to %s", args[0])
-                    return
-                await asyncio.sleep(0.2 * 2**attempt)
-
-
-_batchers: "weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, PersistBatcher]" = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def get_batcher() -> PersistBatcher:
-    """Return this event loop's batcher."""
-    loop = asyncio.get_running_loop()
-    batcher = _batchers.get(loop)
-    if batcher is None:
-        config = settings.PARLEY
-        batcher = _batchers[loop] = PersistBatcher(
-            get_channel_layer(),
-            batch_size=config["BATCH_SIZE"],
-            window=config["BATCH_WINDOW_SECONDS"],
-        )
-    return batcher
+# Sent by the worker itself, never over the layer: "tell me once all before me is stored".
+DRAIN_EVENT_TYPE = "persist.drain"
 
 
 class PersistConsumer(AsyncConsumer):
-    """Consumes the persist channel in the worker role."""
+    """Consumes the persist channel: one instance per channel per worker, holding its batcher."""
 
-    async def message_persist(self, event: dict[str, Any]) -> None:
+    def __init__(
+        self, *, batch_size: int, window: float, store_backoff: Backoff, send_backoff: Backoff
+    ) -> None:
+        super().__init__()
+        self._batcher_options = {
+            "batch_size": batch_size,
+            "window": window,
+            "store_backoff": store_backoff,
+            "send_backoff": send_backoff,
+        }
+        self._batcher: PersistBatcher | None = None
+
+    @property
+    def batcher(self) -> PersistBatcher:
+        """This consumer's batcher, made on first use (the layer is known by then)."""
+        if self._batcher is None:
+            self._batcher = PersistBatcher(self.channel_layer, **self._batcher_options)
+        return self._batcher
+
+    async def message_persist(self, event: Event) -> None:
         """Called for each message an interface server sends to be stored."""
-        await get_batcher().submit(draft_from_event(event))
+        await self.batcher.submit(message_from_persist_event(event))
 
-    async def message_persist_many(self, event: dict[str, Any]) -> None:
+    async def message_persist_many(self, event: Event) -> None:
         """Called with the unacknowledged messages of a connection that closed."""
-        batcher = get_batcher()
         for item in event["drafts"]:
-            await batcher.submit(draft_from_event(item))
+            await self.batcher.submit(message_from_persist_event(item))
+
+    async def persist_drain(self, event: dict[str, Any]) -> None:
+        """Called by a stopping worker: resolve its future once all received so far is stored."""
+        await self.batcher.wait_idle()
+        event["done"].set_result(None)
 
 
-async def start_inprocess_worker() -> None:
-    """Run the worker inside this process (``make run``: no Redis, one process)."""
-    from app.chat.worker_server import PersistWorker
-    from app.config.asgi import application
+class PersistWorker(Worker):
+    """A channels worker that survives outages, applies backpressure and drains on SIGTERM."""
 
-    channel = settings.PARLEY["PERSIST_CHANNEL"]
-    logger.info("Running the persist worker in-process on %r", channel)
-    worker = PersistWorker(
-        application=application,
-        channels=[channel],
-        channel_layer=get_channel_layer(),
-        handle_signals=False,  # the server owns the process's signals
-    )
-    await worker.arun()
+    def __init__(
+        self,
+        *args,
+        receive_backoff: Backoff,
+        max_pending: int,
+        drain_seconds: float,
+        handle_signals: bool = True,
+        **kwargs,
+    ) -> None:
+        super().__init__(*args, **kwargs)
+        self.receive_backoff = receive_backoff
+        self.max_pending = max_pending
+        self.drain_seconds = drain_seconds
+        self.handle_signals = handle_signals
+        self._stopping = asyncio.Event()
+
+    def stop(self) -> None:
+        """Read no more; store and acknowledge what was read, then return from ``run``."""
+        self._stopping.set()
+
+    async def handle(self) -> None:
+        """Listen on every channel until stopped (SIGTERM, SIGINT, ``stop``); then drain."""
+        if self.handle_signals:
+            loop = asyncio.get_running_loop()
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                loop.add_signal_handler(signum, self.stop)
+        listeners = [asyncio.ensure_future(self.listener(channel)) for channel in self.channels]
+        await self._stopping.wait()
+        logger.info("Worker stopping: reading no more, storing what it holds")
+        for listener in listeners:
+            listener.cancel()
+        await asyncio.gather(*listeners, return_exceptions=True)
+        await self.drain()
+
+    async def listener(self, channel: str) -> None:
+        """Read ``channel`` forever, retrying with backoff while the layer is unreachable."""
+
+        def receive_failed(error: BaseException, delay: float) -> None:
+            ERRORS.labels(kind="layer_receive").inc()
+            logger.warning("Worker could not read %r (%r); retrying", channel, error)
+
+        while True:
+            message = await retry(
+                lambda: self.channel_layer.receive(channel),
+                backoff=self.receive_backoff,
+                on_retry=receive_failed,
+            )
+            await self._dispatch(channel, message)
+
+    async def drain(self) -> None:
+        """Wait until all received is stored and acknowledged (``drain_seconds`` at most)."""
+        loop = asyncio.get_running_loop()
+        drained = []
+        for channel, instance in self.application_instances.items():
+            done = loop.create_future()
+            await instance["input_queue"].put({"type": DRAIN_EVENT_TYPE, "done": done})
+            drained.append(done)
+            logger.debug("Draining %r", channel)
+        try:
+            async with asyncio.timeout(self.drain_seconds):
+                await asyncio.gather(*drained)
+        except TimeoutError:
+            ERRORS.labels(kind="worker_drain_timeout").inc()
+            logger.error("Worker stopped with messages unstored after %s s", self.drain_seconds)
+            return
+        logger.info("Worker drained")
+
+    async def _dispatch(self, channel: str, message: Event) -> None:
+        if not isinstance(message, dict) or message.get("type") in (None, "", DRAIN_EVENT_TYPE):
+            ERRORS.labels(kind="worker_bad_message").inc()
+            logger.error("Worker dropped a message with no (or a reserved) type on %r", channel)
+            return
+        scope = {"type": "channel", "channel": channel}
+        queue = self.get_or_create_application_instance(channel, scope)
+        await queue.put(message)
+        # Backpressure: while this much waits in memory, let Redis hold the rest.
+        while queue.qsize() >= self.max_pending:  # noqa: ASYNC110 (queues signal no emptiness)
+            await asyncio.sleep(0.01)

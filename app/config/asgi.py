@@ -1,10 +1,10 @@
 """ASGI entrypoint: HTTP, the chat WebSockets, and the worker's channels."""
 
-import os
+from app.config.env import default_settings_module
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.config.settings.production")
+default_settings_module("app.config.settings.production")
 
-from django.core.asgi import get_asgi_application
+from django.core.asgi import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 

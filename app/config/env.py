@@ -77,3 +77,8 @@ def env_list(name: str, default: tuple[str, ...] = ()) -> list[str]:
     if raw is None:
         return list(default)
     return [item for item in raw.replace(",", " ").split() if item]
+
+
+def default_settings_module(module: str) -> None:
+    """Use settings ``module`` unless ``DJANGO_SETTINGS_MODULE`` names others (entrypoints)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", module)

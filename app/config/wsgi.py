@@ -1,9 +1,9 @@
 """WSGI entrypoint for gunicorn: pages, admin, health and metrics."""
 
-import os
-
 from django.core.wsgi import get_wsgi_application
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "app.config.settings.production")
+from app.config.env import default_settings_module
+
+default_settings_module("app.config.settings.production")
 
 application = get_wsgi_application()

@@ -6,7 +6,7 @@ import redis
 from django.conf import settings
 from django.db import connections
 
-from app.config.redis import client_kwargs
+from app.ops.redis import client_kwargs
 
 logger = logging.getLogger(__name__)
 CHECK_TIMEOUT_SECONDS = 2
@@ -45,7 +45,7 @@ def persist_queue_depth() -> int | None:
     if not settings.REDIS_HOSTS:
         return None
     layer_config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
-    key = layer_config["prefix"] + settings.PARLEY["PERSIST_CHANNEL"]
+    key = layer_config["prefix"] + settings.PERSIST_CHANNEL
     depth = 0
     for host in settings.REDIS_HOSTS:
         client = _short_lived_client(host)

@@ -3,6 +3,8 @@
 from prometheus_client import REGISTRY, Counter, Gauge, Histogram
 from prometheus_client.core import GaugeMetricFamily
 
+from app.ops.checks import persist_queue_depth
+
 LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
 CONNECTIONS = Gauge(
@@ -42,8 +44,6 @@ class PersistQueueCollector:
 
     def collect(self):
         """Read the depth; report nothing when Redis is not configured or unreachable."""
-        from app.ops.checks import persist_queue_depth
-
         try:
             depth = persist_queue_depth()
         except Exception:

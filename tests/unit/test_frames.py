@@ -5,8 +5,10 @@ import json
 import pytest
 
 from app.chat.exceptions import FrameTooLarge, InvalidFrame
-from app.chat.frames import ChatFrame, Limits, parse_frame
+from app.chat.messages import ChatMessage
+from app.chat.protocol import Limits, parse_frame
 
+LABEL = "room"
 LIMITS = Limits(max_frame_bytes=256, max_handle_chars=8, max_message_chars=20)
 BOTH_DIALECTS = pytest.mark.parametrize("opted_in", [False, True], ids=["plain", "opt-in"])
 
@@ -16,9 +18,9 @@ def dump(data: object) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
-def parse(data: object, *, opted_in: bool = False, limits: Limits = LIMITS) -> ChatFrame:
+def parse(data: object, *, opted_in: bool = False, limits: Limits = LIMITS) -> ChatMessage:
     text = data if isinstance(data, str) else dump(data)
-    return parse_frame(text, opted_in=opted_in, limits=limits)
+    return parse_frame(text, label=LABEL, opted_in=opted_in, limits=limits)
 
 
 def refusal(data: object, *, opted_in: bool = False, limits: Limits = LIMITS) -> InvalidFrame:
@@ -32,7 +34,7 @@ def refusal(data: object, *, opted_in: bool = False, limits: Limits = LIMITS) ->
 def test_a_seed_frame_parses_in_both_dialects(opted_in: bool) -> None:
     frame = parse({"handle": "ada", "message": "hello"}, opted_in=opted_in)
 
-    assert frame == ChatFrame(handle="ada", message="hello", client_id=None)
+    assert frame == ChatMessage(label=LABEL, handle="ada", message="hello", client_id=None)
 
 
 def test_an_opted_in_frame_carries_type_and_client_id() -> None:
@@ -40,7 +42,7 @@ def test_an_opted_in_frame_carries_type_and_client_id() -> None:
         {"type": "message", "client_id": "c-1", "handle": "ada", "message": "hi"}, opted_in=True
     )
 
-    assert frame == ChatFrame(handle="ada", message="hi", client_id="c-1")
+    assert frame == ChatMessage(label=LABEL, handle="ada", message="hi", client_id="c-1")
 
 
 def test_an_opted_in_frame_may_leave_out_type_and_client_id() -> None:

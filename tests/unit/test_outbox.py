@@ -5,27 +5,25 @@ import asyncio
 import pytest
 
 from app.chat.exceptions import OutboxFull
+from app.chat.messages import ChatMessage
 from app.chat.outbox import Outbox
-from app.chat.services import MessageDraft
 
 SAFETY_TIMEOUT = 10.0  # only bounds a hang; nothing is asserted about time
 
 
-def draft(client_id: str) -> MessageDraft:
-    return MessageDraft(
-        label="room", handle="ada", message=f"text {client_id}", client_id=client_id
-    )
+def draft(client_id: str) -> ChatMessage:
+    return ChatMessage(label="room", handle="ada", message=f"text {client_id}", client_id=client_id)
 
 
 class Recorder:
     """The outbox's ``send``: records each draft and lets a test await the n-th send."""
 
     def __init__(self, *, fail_on: frozenset[int] = frozenset()) -> None:
-        self.sent: list[MessageDraft] = []
+        self.sent: list[ChatMessage] = []
         self.fail_on = fail_on
         self._changed = asyncio.Condition()
 
-    async def __call__(self, item: MessageDraft) -> None:
+    async def __call__(self, item: ChatMessage) -> None:
         async with self._changed:
             self.sent.append(item)
             self._changed.notify_all()

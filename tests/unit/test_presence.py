@@ -9,7 +9,8 @@ from collections.abc import AsyncIterator
 import pytest
 from redis import asyncio as aioredis
 
-from app.chat.presence import MemoryPresence, RedisPresence, presence_store
+from app.chat.presence import MemoryPresence, RedisPresence
+from app.config.wiring import presence_store
 
 TTL = 30
 

@@ -7,7 +7,9 @@ import msgpack
 import pytest
 
 from app.chat import protocol
-from app.chat.events import event_from_row, event_from_stored, frame_from_event
+from app.chat.events import message_from_room_event, room_message_event
+from app.chat.history import message_from_row
+from app.chat.messages import ChatMessage
 from app.chat.models import Message
 from app.chat.protocol import (
     ack_frame,
@@ -17,10 +19,11 @@ from app.chat.protocol import (
     presence_event_frame,
     presence_frame,
     seed_timestamp,
+    stored_message_frame,
     welcome_frame,
 )
 from app.chat.selectors import room_messages_after
-from app.chat.services import MessageDraft, StoredMessage, messages_store, room_get_or_create
+from app.chat.services import messages_store, room_get_or_create
 
 MOMENT = datetime(2026, 11, 5, 18, 4, 9, 123456, tzinfo=UTC)
 
@@ -120,15 +123,20 @@ def test_close_codes_are_distinct_and_ones_an_application_may_send() -> None:
 
 
 # ------------------------------------------------------------------ events
-def stored_message(**overrides) -> StoredMessage:
-    draft = MessageDraft(
+def stored_message(**overrides) -> ChatMessage:
+    draft = ChatMessage(
         label="r", handle="ada", message="hi <b>", client_id="c-1", reply_channel="x!y"
     )
-    return StoredMessage(draft=draft, seq=3, timestamp=MOMENT, duplicate=False, **overrides)
+    return draft.stored_as(3, MOMENT, **overrides)
+
+
+def frame_from_event(event: dict) -> dict:
+    """The frame members receive for a ``room.message`` event."""
+    return stored_message_frame(message_from_room_event(event))
 
 
 def test_the_broadcast_event_carries_the_stored_message() -> None:
-    event = event_from_stored(stored_message())
+    event = room_message_event(stored_message())
 
     assert {k: v for k, v in event.items() if k != "stored_at"} == {
         "type": "room.message",
@@ -143,41 +151,41 @@ def test_the_broadcast_event_carries_the_stored_message() -> None:
 
 
 def test_events_survive_the_channel_layers_encoding() -> None:
-    event = event_from_stored(stored_message())
+    event = room_message_event(stored_message())
 
     assert msgpack.unpackb(msgpack.packb(event)) == event
 
 
 def test_the_frame_from_a_broadcast_is_the_message_frame() -> None:
-    frame = frame_from_event(event_from_stored(stored_message()))
+    frame = frame_from_event(room_message_event(stored_message()))
 
     assert frame == message_frame(
         seq=3, handle="ada", message="hi <b>", timestamp=MOMENT, client_id="c-1"
     )
 
 
-def test_an_event_rebuilt_from_a_row_makes_the_same_frame() -> None:
+def test_a_message_rebuilt_from_a_row_makes_the_same_frame() -> None:
     row = Message(seq=3, handle="ada", message="hi <b>", client_id="c-1", timestamp=MOMENT)
 
-    event = event_from_row("r", row)
+    message = message_from_row("r", row)
 
-    assert "stored_at" not in event
-    assert frame_from_event(event) == frame_from_event(event_from_stored(stored_message()))
+    assert message.label == "r"
+    assert stored_message_frame(message) == frame_from_event(room_message_event(stored_message()))
 
 
 @pytest.mark.django_db
 def test_live_and_history_frames_of_a_stored_message_are_identical() -> None:
     room_get_or_create(label="r")
     drafts = [
-        MessageDraft(label="r", handle="ada", message="line\none 😀", client_id="c-1"),
-        MessageDraft(label="r", handle="bob", message="<i>two</i>"),
+        ChatMessage(label="r", handle="ada", message="line\none 😀", client_id="c-1"),
+        ChatMessage(label="r", handle="bob", message="<i>two</i>"),
     ]
 
     stored = messages_store(drafts=drafts)
     rows = room_messages_after(label="r", after=0, upto=None, limit=10)
 
-    live = [frame_from_event(event_from_stored(item)) for item in stored]
-    history = [frame_from_event(event_from_row("r", row)) for row in rows]
+    live = [frame_from_event(room_message_event(item)) for item in stored]
+    history = [stored_message_frame(message_from_row("r", row)) for row in rows]
     assert live == history
     assert [frame["id"] for frame in live] == [1, 2]
     assert "client_id" not in live[1]

@@ -11,7 +11,7 @@ from channels_redis.utils import create_pool
 from django.conf import settings
 from redis.asyncio.connection import Connection, SSLConnection
 
-from app.config.redis import SOCKET_TIMEOUT_SECONDS, client_kwargs, redis_options
+from app.ops.redis import SOCKET_TIMEOUT_SECONDS, client_kwargs, redis_options
 
 
 def test_the_socket_timeout_outlasts_channels_redis_blocking_pop() -> None:

@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
+from app.chat.messages import ChatMessage
 from app.chat.models import Room
 from app.chat.selectors import room_history, room_last_seq, room_messages_after, rooms_active
-from app.chat.services import MessageDraft, messages_store, room_get_or_create
+from app.chat.services import messages_store, room_get_or_create
 
 pytestmark = pytest.mark.django_db
 
@@ -15,7 +16,7 @@ pytestmark = pytest.mark.django_db
 def fill(label: str, count: int) -> Room:
     """A room holding messages ``m1`` .. ``m<count>`` numbered 1 .. count."""
     room = room_get_or_create(label=label)
-    drafts = [MessageDraft(label=label, handle="ada", message=f"m{n}") for n in range(1, count + 1)]
+    drafts = [ChatMessage(label=label, handle="ada", message=f"m{n}") for n in range(1, count + 1)]
     messages_store(drafts=drafts)
     room.refresh_from_db()
     return room

@@ -4,27 +4,28 @@ import logging
 import re
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import replace
 
 import pytest
 from django.db import connection
 
 from app.chat import services
 from app.chat.labels import is_valid_label
+from app.chat.messages import ChatMessage
 from app.chat.models import Message, Room
-from app.chat.services import (
-    MessageDraft,
-    StoredMessage,
-    messages_store,
-    room_create_random,
-    room_get_or_create,
-)
+from app.chat.services import messages_store, room_create_random, room_get_or_create
 
 
-def draft(label: str, text: str = "hi", *, client_id: str | None = None) -> MessageDraft:
-    return MessageDraft(label=label, handle="ada", message=text, client_id=client_id)
+def draft(label: str, text: str = "hi", *, client_id: str | None = None) -> ChatMessage:
+    return ChatMessage(label=label, handle="ada", message=text, client_id=client_id)
 
 
-def seqs(stored: list[StoredMessage]) -> list[int]:
+def unstored(item: ChatMessage) -> ChatMessage:
+    """The message as it was before storing gave it a number and a time."""
+    return replace(item, seq=None, timestamp=None)
+
+
+def seqs(stored: list[ChatMessage]) -> list[int]:
     return [item.seq for item in stored]
 
 
@@ -88,7 +89,7 @@ def test_a_batch_is_numbered_from_one_in_order() -> None:
     stored = messages_store(drafts=batch)
 
     assert seqs(stored) == [1, 2, 3]
-    assert [item.draft for item in stored] == batch
+    assert [unstored(item) for item in stored] == batch
     assert not any(item.duplicate for item in stored)
     assert room_rows("r") == [(1, "m1", None), (2, "m2", None), (3, "m3", None)]
     assert Room.objects.get(label="r").last_seq == 3
@@ -122,7 +123,7 @@ def test_each_room_in_a_batch_is_numbered_on_its_own() -> None:
     stored = messages_store(drafts=batch)
 
     assert len(stored) == len(batch)
-    by_text = {item.draft.message: item.seq for item in stored}
+    by_text = {item.message: item.seq for item in stored}
     assert by_text == {"a1": 1, "a2": 2, "a3": 3, "b2": 2, "b3": 3}
     assert [seq for seq, *_ in room_rows("a")] == [1, 2, 3]
     assert [text for _, text, _ in room_rows("b")] == ["b-old", "b2", "b3"]
@@ -179,7 +180,7 @@ def test_the_same_client_id_in_two_rooms_is_two_messages() -> None:
 
     stored = messages_store(drafts=[draft("a", client_id="c1"), draft("b", client_id="c1")])
 
-    assert [(item.draft.label, item.seq, item.duplicate) for item in stored] == [
+    assert [(item.label, item.seq, item.duplicate) for item in stored] == [
         ("a", 1, False),
         ("b", 1, False),
     ]
@@ -205,7 +206,7 @@ def test_drafts_for_an_unknown_room_are_dropped_and_logged(
     with caplog.at_level(logging.WARNING, logger="app.chat.services"):
         stored = messages_store(drafts=[draft("ghost"), draft("real"), draft("ghost")])
 
-    assert [(item.draft.label, item.seq) for item in stored] == [("real", 1)]
+    assert [(item.label, item.seq) for item in stored] == [("real", 1)]
     assert not Room.objects.filter(label="ghost").exists()
     assert Message.objects.count() == 1
     assert "'ghost'" in caplog.text
@@ -227,7 +228,7 @@ TEXTS = [
 def test_text_is_stored_exactly_as_sent(text: str) -> None:
     room_get_or_create(label="r")
 
-    messages_store(drafts=[MessageDraft(label="r", handle=f"h {text[:5]}", message=text)])
+    messages_store(drafts=[ChatMessage(label="r", handle=f"h {text[:5]}", message=text)])
 
     row = Message.objects.get(room__label="r")
     assert row.message == text
@@ -247,10 +248,10 @@ def in_own_connection(function):
     return run
 
 
-def store_batches(label_lists: list[list[str]], start: threading.Barrier) -> list[StoredMessage]:
+def store_batches(label_lists: list[list[str]], start: threading.Barrier) -> list[ChatMessage]:
     """Store one batch per list of labels, as a worker would, after the other thread is ready."""
     start.wait(timeout=30)
-    stored: list[StoredMessage] = []
+    stored: list[ChatMessage] = []
     for number, labels in enumerate(label_lists):
         name = threading.current_thread().name
         batch = [draft(label, f"{name}:{number}:{i}") for i, label in enumerate(labels)]
@@ -258,7 +259,7 @@ def store_batches(label_lists: list[list[str]], start: threading.Barrier) -> lis
     return stored
 
 
-def run_in_two_threads(first: list[list[str]], second: list[list[str]]) -> list[StoredMessage]:
+def run_in_two_threads(first: list[list[str]], second: list[list[str]]) -> list[ChatMessage]:
     start = threading.Barrier(2)
     with ThreadPoolExecutor(max_workers=2) as pool:
         futures = [
@@ -278,7 +279,7 @@ def test_two_workers_storing_one_room_at_once_number_it_gaplessly() -> None:
     assert [seq for seq, *_ in room_rows("busy")] == list(range(1, 301))
     assert Room.objects.get(label="busy").last_seq == 300
     texts = {text: seq for seq, text, _ in room_rows("busy")}
-    assert {item.draft.message: item.seq for item in stored} == texts
+    assert {item.message: item.seq for item in stored} == texts
 
 
 @pytest.mark.django_db(transaction=True)
@@ -288,8 +289,8 @@ def test_a_workers_batches_keep_their_order_under_contention() -> None:
 
     stored = run_in_two_threads(work, work)
 
-    for thread in {item.draft.message.split(":")[0] for item in stored}:
-        mine = [item.seq for item in stored if item.draft.message.startswith(f"{thread}:")]
+    for thread in {item.message.split(":")[0] for item in stored}:
+        mine = [item.seq for item in stored if item.message.startswith(f"{thread}:")]
         assert mine == sorted(mine)
         assert len(mine) == 60
 
@@ -305,7 +306,7 @@ def test_batches_locking_two_rooms_in_opposite_orders_do_not_deadlock() -> None:
     )
 
     for label in ("left", "right"):
-        numbers = sorted(item.seq for item in stored if item.draft.label == label)
+        numbers = sorted(item.seq for item in stored if item.label == label)
         assert numbers == list(range(1, 151))
         assert [seq for seq, *_ in room_rows(label)] == numbers
 
@@ -315,7 +316,7 @@ def test_one_client_id_stored_by_two_workers_at_once_is_one_message() -> None:
     room_get_or_create(label="r")
     start = threading.Barrier(2)
 
-    def store() -> StoredMessage:
+    def store() -> ChatMessage:
         start.wait(timeout=30)
         (item,) = messages_store(drafts=[draft("r", "once", client_id="c1")])
         return item

@@ -28,7 +28,7 @@ print(json.dumps({
     "LAYER": layer["BACKEND"],
     "LAYER_HOSTS": layer.get("CONFIG", {}).get("hosts"),
     "REDIS_HOSTS": s.REDIS_HOSTS,
-    "INPROCESS_WORKER": s.PARLEY["INPROCESS_WORKER"],
+    "INPROCESS_WORKER": s.PARLEY.inprocess_worker,
     "CHECK_ORIGIN": s.WEBSOCKET_CHECK_ORIGIN,
     "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
     "STATIC": s.STORAGES["staticfiles"]["BACKEND"],

@@ -4,8 +4,9 @@ from pathlib import Path
 
 import dj_database_url
 
-from app.config.env import env_bool, env_float, env_int, env_list, env_str
-from app.config.redis import redis_options
+from app.config.env import env_bool, env_int, env_list, env_str
+from app.config.parley import ParleySettings
+from app.ops.redis import redis_options
 
 BASE_DIR = Path(__file__).resolve().parents[3]
 
@@ -32,7 +33,7 @@ INSTALLED_APPS = [
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
-    # Before channels, so app.ops' runworker (with its metrics endpoint) is the one run.
+    # Before channels, so app.chat's runworker (Parley's worker, with metrics) is the one run.
     "app.ops",
     "app.chat",
     "channels",
@@ -75,6 +76,8 @@ DATABASES = {
 }
 
 # ------------------------------------------------------------------ channel layer
+# Interface servers send messages to be stored here; workers compete for it.
+PERSIST_CHANNEL = "chat.persist"
 # REDIS_URL may hold several URLs (comma-separated): channels-redis shards on them.
 REDIS_URLS = env_list("REDIS_URL")
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 512, minimum=8)
@@ -93,7 +96,7 @@ if REDIS_HOSTS:
                 "expiry": 60,
                 "group_expiry": 86400,
                 "capacity": 1000,
-                "channel_capacity": {"chat.persist": 20000},
+                "channel_capacity": {PERSIST_CHANNEL: 20000},
             },
         }
     }
@@ -101,23 +104,12 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
 # ------------------------------------------------------------------ chat
-PARLEY = {
-    "PERSIST_CHANNEL": "chat.persist",
+# Every PARLEY_* variable, typed (see app/config/parley.py); app.config.wiring reads it.
+PARLEY = ParleySettings.from_env(
+    persist_channel=PERSIST_CHANNEL,
     # Without Redis the worker cannot be a separate process: run it in the server.
-    "INPROCESS_WORKER": env_bool("PARLEY_INPROCESS_WORKER", default=not REDIS_HOSTS),
-    "MAX_FRAME_BYTES": env_int("PARLEY_MAX_FRAME_BYTES", 32768, minimum=256),
-    "MAX_HANDLE_CHARS": env_int("PARLEY_MAX_HANDLE_CHARS", 32, minimum=1),
-    "MAX_MESSAGE_CHARS": env_int("PARLEY_MAX_MESSAGE_CHARS", 2000, minimum=1),
-    "RATE_PER_SECOND": env_float("PARLEY_RATE_PER_SECOND", 10.0, minimum=0.1),
-    "RATE_BURST": env_int("PARLEY_RATE_BURST", 20, minimum=1),
-    "OUTBOX_LIMIT": env_int("PARLEY_OUTBOX_LIMIT", 100, minimum=1),
-    "HISTORY_LIMIT": env_int("PARLEY_HISTORY_LIMIT", 50, minimum=1),
-    "CATCHUP_LIMIT": env_int("PARLEY_CATCHUP_LIMIT", 500, minimum=1),
-    "GAP_HOLD_SECONDS": env_float("PARLEY_GAP_HOLD_SECONDS", 0.25, minimum=0.0),
-    "BATCH_SIZE": env_int("PARLEY_BATCH_SIZE", 200, minimum=1),
-    "BATCH_WINDOW_SECONDS": env_float("PARLEY_BATCH_WINDOW_SECONDS", 0.005),
-    "PRESENCE_TTL_SECONDS": env_int("PARLEY_PRESENCE_TTL_SECONDS", 90, minimum=10),
-}
+    inprocess_worker=not REDIS_HOSTS,
+)
 # WebSockets from other origins are refused at the handshake where this is on.
 WEBSOCKET_CHECK_ORIGIN = False
 # The worker has no HTTP server: it serves Prometheus metrics on this port when set.

@@ -6,8 +6,7 @@ from channels.management.commands.runworker import Command as ChannelsRunworker
 from django.conf import settings
 from prometheus_client import start_http_server
 
-import app.ops.metrics  # noqa: F401  (registers Parley's metrics)
-from app.chat.worker_server import PersistWorker
+from app.config import wiring
 
 logger = logging.getLogger(__name__)
 
@@ -15,7 +14,8 @@ logger = logging.getLogger(__name__)
 class Command(ChannelsRunworker):
     """Run a channel-layer worker that survives outages and drains on SIGTERM."""
 
-    worker_class = PersistWorker
+    # Called as channels calls its Worker: (application=, channels=, channel_layer=).
+    worker_class = staticmethod(wiring.persist_worker)
 
     def handle(self, *args, **options):
         """Start the metrics server (if configured), then the worker."""
