@@ -157,6 +157,9 @@ class Ledger:
         }
 
 
+LEDGER = Ledger()  # this process's: all its users write to it and check against it
+
+
 COUNT_KEYS = (
     "connects",
     "connect_failures",
