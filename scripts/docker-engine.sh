@@ -7,6 +7,7 @@
 #   scripts/docker-engine.sh start   the daemon only (same output)
 #   scripts/docker-engine.sh base    the base image only (the daemon must be running)
 #   scripts/docker-engine.sh env     print `export DOCKER_HOST=...` (starts nothing)
+#   scripts/docker-engine.sh mirror  print the Debian mirror the base image would come from
 #   scripts/docker-engine.sh status  exit 0 when the daemon answers, 1 otherwise
 #   scripts/docker-engine.sh stop    stop the daemon (images and build cache stay on disk)
 #   scripts/docker-engine.sh purge   stop it and delete PARLEY_DOCKER_DIR (images, cache, base)
@@ -23,13 +24,16 @@
 # (registries may only be reachable through a proxy whose certificate is in it), imported with
 # PIP_CERT and SSL_CERT_FILE pointing at that store. It is a local build base, not for shipping.
 #
+# The mirror is the one this machine's apt already uses for bookworm: the first `deb` source for
+# exactly that suite (not bookworm-security or -updates), as `apt-get indextargets` lists them.
+# DEBIAN_MIRROR overrides it; no package host is written down here.
+#
 # Environment: PARLEY_DOCKER_DIR (default /var/tmp/parley-docker), PARLEY_BASE_IMAGE (default
-# parley-base:bookworm), DEBIAN_MIRROR (default http://deb.debian.org/debian).
+# parley-base:bookworm), DEBIAN_MIRROR (default: the mirror of this machine's apt sources).
 set -euo pipefail
 
 DIR=${PARLEY_DOCKER_DIR:-/var/tmp/parley-docker}
 BASE_IMAGE=${PARLEY_BASE_IMAGE:-parley-base:bookworm}
-MIRROR=${DEBIAN_MIRROR:-http://deb.debian.org/debian}
 SUITE=bookworm
 SOCKET="$DIR/docker.sock"
 PIDFILE="$DIR/docker.pid"
@@ -59,6 +63,28 @@ require_root() {
 require_command() {
     command -v "$1" >/dev/null 2>&1 ||
         die "$1 not found: install Debian's docker.io and debootstrap (make system-deps, as root)"
+}
+
+# apt_mirror SUITE: the URI of the first `deb` source for exactly SUITE that this machine's apt
+# is configured with, as apt itself reads its sources (one-line and deb822 files alike).
+apt_mirror() {
+    # shellcheck disable=SC2016 # $(REPO_URI) is apt's placeholder, not the shell's
+    apt-get indextargets --format '$(REPO_URI)' "Release: $1" 'Target-Of: deb' 2>/dev/null |
+        grep -m 1 -E '^(https?|file):' || true
+}
+
+# mirror: DEBIAN_MIRROR, else the mirror of this machine's apt sources for SUITE, else a failure.
+mirror() {
+    if [[ -n ${DEBIAN_MIRROR:-} ]]; then
+        echo "$DEBIAN_MIRROR"
+        return 0
+    fi
+    local found
+    found=$(apt_mirror "$SUITE")
+    [[ -n $found ]] ||
+        die "no \`deb\` source for $SUITE in this machine's apt sources" \
+            "(apt-get indextargets): set DEBIAN_MIRROR to a Debian mirror URL"
+    echo "$found"
 }
 
 daemon_up() {
@@ -115,11 +141,12 @@ base() {
     require_command debootstrap
     [[ -r $TRUST_STORE ]] || die "no trust store at $TRUST_STORE (install ca-certificates)"
     [[ -r $KEYRING ]] || die "no Debian archive keyring at $KEYRING (install debian-archive-keyring)"
-    local rootfs="$DIR/rootfs"
+    local rootfs="$DIR/rootfs" from
+    from=$(mirror)
     rm -rf "$rootfs"
-    log "debootstrap $SUITE (minbase + python3, python3-venv, ca-certificates) from $MIRROR"
+    log "debootstrap $SUITE (minbase + python3, python3-venv, ca-certificates) from $from"
     if ! debootstrap --variant=minbase --include=python3,python3-venv,ca-certificates \
-        --keyring="$KEYRING" "$SUITE" "$rootfs" "$MIRROR" >"$DIR/debootstrap.log" 2>&1; then
+        --keyring="$KEYRING" "$SUITE" "$rootfs" "$from" >"$DIR/debootstrap.log" 2>&1; then
         tail -n 20 "$DIR/debootstrap.log" >&2 || true
         rm -rf "$rootfs"
         die "debootstrap failed (full log: $DIR/debootstrap.log)"
@@ -177,19 +204,27 @@ purge() {
     log "removed $DIR"
 }
 
-case "${1:-up}" in
-up)
-    start
-    base
-    ;;
-start) start ;;
-base) base ;;
-env) print_env ;;
-status) daemon_up ;;
-stop) stop ;;
-purge) purge ;;
-*)
-    echo "usage: $0 [up|start|base|env|status|stop|purge]" >&2
-    exit 2
-    ;;
-esac
+main() {
+    case "${1:-up}" in
+    up)
+        start
+        base
+        ;;
+    start) start ;;
+    base) base ;;
+    env) print_env ;;
+    mirror) mirror ;;
+    status) daemon_up ;;
+    stop) stop ;;
+    purge) purge ;;
+    *)
+        echo "usage: $0 [up|start|base|env|mirror|status|stop|purge]" >&2
+        exit 2
+        ;;
+    esac
+}
+
+# Sourced (by a test, for its functions) it defines them and runs nothing.
+if [[ ${BASH_SOURCE[0]} == "$0" ]]; then
+    main "$@"
+fi
