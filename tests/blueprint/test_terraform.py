@@ -30,7 +30,7 @@ from tests.blueprint.tools import find_tool
 REPO = Path(__file__).resolve().parents[2]
 TF_ROOT = REPO / "infra" / "terraform"
 PLUGIN_DIR = Path("/opt/tf-plugins")
-MODULES = ("network", "eks", "redis", "postgres", "ecr", "secrets", "kms")
+MODULES = ("network", "eks", "redis", "postgres", "ecr", "secrets", "kms", "generated-secret")
 ROOTS = (*(f"modules/{m}" for m in MODULES), "examples/complete")
 COMMAND_TIMEOUT = 300
 OUTPUT_TAIL = 6000

@@ -1,12 +1,11 @@
-locals {
-  create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
-}
+################################################################################
+# Encryption: the given key or a new one
+################################################################################
 
 module "kms" {
   source = "../kms"
 
-  create      = local.create_kms_key
+  key_arn     = var.kms_key_arn
   description = "${var.name} ECR images"
 
   tags = var.tags
@@ -23,7 +22,7 @@ resource "aws_ecr_repository" "this" {
 
   encryption_configuration {
     encryption_type = "KMS"
-    kms_key         = local.kms_key_arn
+    kms_key         = module.kms.key_arn
   }
 
   tags = var.tags

@@ -20,5 +20,5 @@ output "registry_id" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the images."
-  value       = local.kms_key_arn
+  value       = module.kms.key_arn
 }

@@ -3,9 +3,6 @@ data "aws_partition" "current" {}
 locals {
   partition      = data.aws_partition.current.partition
   log_group_name = "/aws/eks/${var.name}/cluster"
-
-  create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
 }
 
 ################################################################################
@@ -15,7 +12,7 @@ locals {
 module "kms" {
   source = "../kms"
 
-  create      = local.create_kms_key
+  key_arn     = var.kms_key_arn
   description = "${var.name} EKS secrets and control-plane logs"
   alias_name  = "alias/eks/${var.name}"
 
@@ -31,7 +28,7 @@ module "kms" {
 resource "aws_cloudwatch_log_group" "this" {
   name              = local.log_group_name
   retention_in_days = var.cluster_log_retention_in_days
-  kms_key_id        = local.kms_key_arn
+  kms_key_id        = module.kms.key_arn
 
   tags = var.tags
 }
@@ -62,7 +59,7 @@ resource "aws_iam_role_policy_attachment" "cluster" {
 data "aws_iam_policy_document" "cluster_encryption" {
   statement {
     actions   = ["kms:Encrypt", "kms:Decrypt", "kms:ListGrants", "kms:DescribeKey"]
-    resources = [local.kms_key_arn]
+    resources = [module.kms.key_arn]
   }
 }
 
@@ -95,7 +92,7 @@ resource "aws_eks_cluster" "this" {
     resources = ["secrets"]
 
     provider {
-      key_arn = local.kms_key_arn
+      key_arn = module.kms.key_arn
     }
   }
 

@@ -50,7 +50,7 @@ output "node_iam_role_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting Kubernetes secrets and the control-plane logs."
-  value       = local.kms_key_arn
+  value       = module.kms.key_arn
 }
 
 output "cloudwatch_log_group_name" {

@@ -1,13 +1,16 @@
 data "aws_caller_identity" "current" {}
 data "aws_partition" "current" {}
 
-data "aws_region" "current" {
-  count = var.create && length(var.cloudwatch_logs_log_group_names) > 0 ? 1 : 0
-}
-
 locals {
+  # A given key is used as is; only without one (and with create) is a key made.
+  create = var.create && var.key_arn == null
+
   partition  = data.aws_partition.current.partition
   account_id = data.aws_caller_identity.current.account_id
+}
+
+data "aws_region" "current" {
+  count = local.create && length(var.cloudwatch_logs_log_group_names) > 0 ? 1 : 0
 }
 
 ################################################################################
@@ -19,7 +22,7 @@ data "aws_iam_policy_document" "this" {
   #checkov:skip=CKV_AWS_109:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
   #checkov:skip=CKV_AWS_111:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
   #checkov:skip=CKV_AWS_356:KMS key policy, not an IAM policy: Resource "*" means this key only, and kms:* for the account root is AWS's default statement that delegates access to IAM
-  count = var.create ? 1 : 0
+  count = local.create ? 1 : 0
 
   statement {
     sid       = "AccountAdministration"
@@ -59,7 +62,7 @@ data "aws_iam_policy_document" "this" {
 ################################################################################
 
 resource "aws_kms_key" "this" {
-  count = var.create ? 1 : 0
+  count = local.create ? 1 : 0
 
   description             = var.description
   enable_key_rotation     = true
@@ -70,7 +73,7 @@ resource "aws_kms_key" "this" {
 }
 
 resource "aws_kms_alias" "this" {
-  count = var.create && var.alias_name != null ? 1 : 0
+  count = local.create && var.alias_name != null ? 1 : 0
 
   name          = var.alias_name
   target_key_id = aws_kms_key.this[0].key_id

@@ -1,7 +1,18 @@
 variable "create" {
-  description = "Whether to create the key (false where the caller was given an existing key: then nothing is created and the outputs are null)."
+  description = "Whether to create a key when key_arn is null (false where the caller needs no key at all: then nothing is created and the outputs are null)."
   type        = bool
   default     = true
+}
+
+variable "key_arn" {
+  description = "ARN of an existing key (or alias) to use instead of creating one: then nothing is created and the key_arn output is this ARN. null creates a key (when create is true)."
+  type        = string
+  default     = null
+
+  validation {
+    condition     = var.key_arn == null || can(regex("^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key|alias)/.+$", var.key_arn))
+    error_message = "key_arn must be null or a KMS key or alias ARN (arn:PARTITION:kms:REGION:ACCOUNT:key/ID or .../alias/NAME)."
+  }
 }
 
 variable "description" {

@@ -17,8 +17,6 @@ locals {
 
   nat_gateway_count = var.enable_nat_gateway ? (var.single_nat_gateway ? 1 : length(var.public_subnets)) : 0
 
-  create_flow_log_key = var.enable_flow_log && var.flow_log_kms_key_arn == null
-  flow_log_kms_key    = local.create_flow_log_key ? module.flow_log_kms.key_arn : var.flow_log_kms_key_arn
   flow_log_group_name = "/aws/vpc-flow-log/${var.name}"
 }
 
@@ -169,7 +167,8 @@ resource "aws_route" "private_nat_gateway" {
 module "flow_log_kms" {
   source = "../kms"
 
-  create      = local.create_flow_log_key
+  create      = var.enable_flow_log
+  key_arn     = var.flow_log_kms_key_arn
   description = "${var.name} VPC flow logs"
 
   cloudwatch_logs_log_group_names = [local.flow_log_group_name]
@@ -182,7 +181,7 @@ resource "aws_cloudwatch_log_group" "flow_log" {
 
   name              = local.flow_log_group_name
   retention_in_days = var.flow_log_retention_in_days
-  kms_key_id        = local.flow_log_kms_key
+  kms_key_id        = module.flow_log_kms.key_arn
 
   tags = var.tags
 }

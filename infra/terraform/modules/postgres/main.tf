@@ -1,47 +1,29 @@
 data "aws_partition" "current" {}
 
 locals {
-  # Whether a password was given is not secret; the password is.
-  generate_password = nonsensitive(var.password == null)
-  password          = local.generate_password ? terraform_data.password[0].input : var.password
-
-  create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
-
   major_version = split(".", var.engine_version)[0]
 }
 
 ################################################################################
-# Master password: generated once by Secrets Manager, then pinned in state
+# Master password: the given one, or generated once and pinned in state
 ################################################################################
 
-data "aws_secretsmanager_random_password" "password" {
-  count = local.generate_password ? 1 : 0
+module "password" {
+  source = "../generated-secret"
 
-  password_length     = 40
+  value               = var.password
+  length              = 40
   exclude_punctuation = true
 }
 
-# The data source returns a new password on every plan; terraform_data keeps
-# the first one (ignore_changes), so the password only changes when you pass one.
-resource "terraform_data" "password" {
-  count = local.generate_password ? 1 : 0
-
-  input = sensitive(data.aws_secretsmanager_random_password.password[0].random_password)
-
-  lifecycle {
-    ignore_changes = [input]
-  }
-}
-
 ################################################################################
-# Encryption at rest (storage and Performance Insights)
+# Encryption at rest (storage and Performance Insights): the given key or a new one
 ################################################################################
 
 module "kms" {
   source = "../kms"
 
-  create      = local.create_kms_key
+  key_arn     = var.kms_key_arn
   description = "${var.name} RDS storage and Performance Insights"
 
   tags = var.tags
@@ -169,14 +151,14 @@ resource "aws_db_instance" "this" {
 
   db_name  = var.db_name
   username = var.username
-  password = local.password
+  password = module.password.value
   port     = var.port
 
   allocated_storage     = var.allocated_storage
   max_allocated_storage = var.max_allocated_storage
   storage_type          = "gp3"
   storage_encrypted     = true
-  kms_key_id            = local.kms_key_arn
+  kms_key_id            = module.kms.key_arn
 
   multi_az               = var.multi_az
   db_subnet_group_name   = aws_db_subnet_group.this.name
@@ -200,7 +182,7 @@ resource "aws_db_instance" "this" {
   apply_immediately           = var.apply_immediately
 
   performance_insights_enabled          = var.performance_insights_enabled
-  performance_insights_kms_key_id       = var.performance_insights_enabled ? local.kms_key_arn : null
+  performance_insights_kms_key_id       = var.performance_insights_enabled ? module.kms.key_arn : null
   performance_insights_retention_period = var.performance_insights_enabled ? var.performance_insights_retention_period : null
 
   monitoring_interval             = var.monitoring_interval

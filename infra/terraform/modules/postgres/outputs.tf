@@ -35,7 +35,7 @@ output "username" {
 
 output "password" {
   description = "Master password."
-  value       = local.password
+  value       = module.password.value
   sensitive   = true
 }
 
@@ -46,12 +46,12 @@ output "security_group_id" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting storage and Performance Insights."
-  value       = local.kms_key_arn
+  value       = module.kms.key_arn
 }
 
 output "url" {
   description = "DATABASE_URL for the app: postgres://USER:PASSWORD@HOST:PORT/DB?sslmode=require."
-  value       = "postgres://${var.username}:${urlencode(local.password)}@${aws_db_instance.this.address}:${var.port}/${var.db_name}?sslmode=require"
+  value       = "postgres://${var.username}:${urlencode(module.password.value)}@${aws_db_instance.this.address}:${var.port}/${var.db_name}?sslmode=require"
   sensitive   = true
 }
 

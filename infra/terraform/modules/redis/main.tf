@@ -1,46 +1,28 @@
 locals {
-  # Whether a token was given is not secret; the token is.
-  generate_auth_token = nonsensitive(var.auth_token == null)
-  auth_token          = local.generate_auth_token ? terraform_data.auth_token[0].input : var.auth_token
-
-  create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
-
   # Failover and Multi-AZ need a replica to promote.
   high_availability = var.num_cache_clusters >= 2
 }
 
 ################################################################################
-# AUTH token: generated once by Secrets Manager, then pinned in state
+# AUTH token: the given one, or generated once and pinned in state
 ################################################################################
 
-data "aws_secretsmanager_random_password" "auth_token" {
-  count = local.generate_auth_token ? 1 : 0
+module "auth_token" {
+  source = "../generated-secret"
 
-  password_length     = 64
+  value               = var.auth_token
+  length              = 64
   exclude_punctuation = true
 }
 
-# The data source returns a new password on every plan; terraform_data keeps
-# the first one (ignore_changes), so the token only changes when you pass one.
-resource "terraform_data" "auth_token" {
-  count = local.generate_auth_token ? 1 : 0
-
-  input = sensitive(data.aws_secretsmanager_random_password.auth_token[0].random_password)
-
-  lifecycle {
-    ignore_changes = [input]
-  }
-}
-
 ################################################################################
-# Encryption at rest
+# Encryption at rest: the given key or a new one
 ################################################################################
 
 module "kms" {
   source = "../kms"
 
-  create      = local.create_kms_key
+  key_arn     = var.kms_key_arn
   description = "${var.name} ElastiCache at-rest encryption"
 
   tags = var.tags
@@ -102,9 +84,9 @@ resource "aws_elasticache_replication_group" "this" {
   security_group_ids = [aws_security_group.this.id]
 
   at_rest_encryption_enabled = true
-  kms_key_id                 = local.kms_key_arn
+  kms_key_id                 = module.kms.key_arn
   transit_encryption_enabled = true
-  auth_token                 = local.auth_token
+  auth_token                 = module.auth_token.value
 
   automatic_failover_enabled = local.high_availability
   multi_az_enabled           = local.high_availability

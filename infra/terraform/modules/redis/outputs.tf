@@ -30,18 +30,18 @@ output "security_group_id" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the cache at rest."
-  value       = local.kms_key_arn
+  value       = module.kms.key_arn
 }
 
 output "auth_token" {
   description = "Redis AUTH token."
-  value       = local.auth_token
+  value       = module.auth_token.value
   sensitive   = true
 }
 
 output "url" {
   description = "REDIS_URL for the app: rediss://:TOKEN@PRIMARY:PORT/0 (TLS)."
-  value       = "rediss://:${urlencode(local.auth_token)}@${aws_elasticache_replication_group.this.primary_endpoint_address}:${var.port}/0"
+  value       = "rediss://:${urlencode(module.auth_token.value)}@${aws_elasticache_replication_group.this.primary_endpoint_address}:${var.port}/0"
   sensitive   = true
 }
 

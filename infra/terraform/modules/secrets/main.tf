@@ -4,52 +4,35 @@ locals {
   # The keys of the app's environment contract; each becomes one secret.
   keys = toset(["SECRET_KEY", "DATABASE_URL", "REDIS_URL"])
 
-  # Whether a key was given is not secret; the key is.
-  generate_secret_key = nonsensitive(var.secret_key == null)
-  secret_key          = local.generate_secret_key ? terraform_data.secret_key[0].input : var.secret_key
-
   values = {
-    SECRET_KEY   = local.secret_key
+    SECRET_KEY   = module.secret_key.value
     DATABASE_URL = var.database_url
     REDIS_URL    = var.redis_url
   }
-
-  create_kms_key = var.kms_key_arn == null
-  kms_key_arn    = local.create_kms_key ? module.kms.key_arn : var.kms_key_arn
 }
 
 ################################################################################
-# Django SECRET_KEY: generated once by Secrets Manager, then pinned in state
+# Django SECRET_KEY: the given one, or generated once and pinned in state (so
+# sessions survive every later apply)
 ################################################################################
 
-data "aws_secretsmanager_random_password" "secret_key" {
-  count = local.generate_secret_key ? 1 : 0
+module "secret_key" {
+  source = "../generated-secret"
 
-  password_length = 64
+  value  = var.secret_key
+  length = 64
   # Keep the key safe to paste into shells, YAML and .env files.
   exclude_characters = "\"'`$\\"
 }
 
-# The data source returns a new value on every plan; terraform_data keeps the
-# first one (ignore_changes), so sessions survive every later apply.
-resource "terraform_data" "secret_key" {
-  count = local.generate_secret_key ? 1 : 0
-
-  input = sensitive(data.aws_secretsmanager_random_password.secret_key[0].random_password)
-
-  lifecycle {
-    ignore_changes = [input]
-  }
-}
-
 ################################################################################
-# Encryption
+# Encryption: the given key or a new one
 ################################################################################
 
 module "kms" {
   source = "../kms"
 
-  create      = local.create_kms_key
+  key_arn     = var.kms_key_arn
   description = "${var.name_prefix} application secrets"
 
   tags = var.tags
@@ -65,7 +48,7 @@ resource "aws_secretsmanager_secret" "this" {
 
   name                    = "${var.name_prefix}/${each.key}"
   description             = "Parley ${each.key} (environment variable of the same name)"
-  kms_key_id              = local.kms_key_arn
+  kms_key_id              = module.kms.key_arn
   recovery_window_in_days = var.recovery_window_in_days
 
   tags = merge(var.tags, { EnvironmentVariable = each.key })
@@ -94,7 +77,7 @@ data "aws_iam_policy_document" "read" {
   statement {
     sid       = "DecryptThroughSecretsManager"
     actions   = ["kms:Decrypt"]
-    resources = [local.kms_key_arn]
+    resources = [module.kms.key_arn]
 
     condition {
       test     = "StringEquals"

@@ -15,5 +15,5 @@ output "read_policy_arn" {
 
 output "kms_key_arn" {
   description = "ARN of the KMS key encrypting the secrets."
-  value       = local.kms_key_arn
+  value       = module.kms.key_arn
 }

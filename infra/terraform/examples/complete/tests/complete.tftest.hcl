@@ -1,26 +1,13 @@
 # Plans the whole stack against a mocked AWS provider: no credentials, no
 # network. Mocked computed values are made up during plan (override_during) so
 # that the wiring between modules (subnet IDs, security groups, URLs) can be
-# asserted.
+# asserted. The account, region and zones the mock returns are those of every
+# module's tests (../../tests/mocks/aws).
 
 mock_provider "aws" {
   override_during = plan
+  source          = "../../tests/mocks/aws"
 
-  mock_data "aws_availability_zones" {
-    defaults = { names = ["eu-west-1a", "eu-west-1b", "eu-west-1c"] }
-  }
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
   mock_data "aws_secretsmanager_random_password" {
     defaults = { random_password = "mockedRandomPassword0123456789abcdefghijklmnopqrstuvwxyzABCDEFGH" }
   }
@@ -28,12 +15,15 @@ mock_provider "aws" {
   mock_resource "aws_iam_openid_connect_provider" {
     defaults = { arn = "arn:aws:iam::123456789012:oidc-provider/oidc.eks.eu-west-1.amazonaws.com/id/0123456789ABCDEF" }
   }
+
   mock_resource "aws_ecr_repository" {
     defaults = { repository_url = "123456789012.dkr.ecr.eu-west-1.amazonaws.com/parley" }
   }
+
   mock_resource "aws_elasticache_replication_group" {
     defaults = { primary_endpoint_address = "master.parley-production.abc123.euw1.cache.amazonaws.com" }
   }
+
   mock_resource "aws_db_instance" {
     defaults = { address = "parley-production.abc123.eu-west-1.rds.amazonaws.com" }
   }

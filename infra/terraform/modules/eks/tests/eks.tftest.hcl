@@ -1,18 +1,9 @@
 # Plan-only tests against a mocked AWS provider: no credentials, no network.
+# The account, region and zones the mock returns are shared by every module's
+# tests (../../tests/mocks/aws); only what these assertions compare is inline.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {

@@ -1,18 +1,9 @@
 # Plan-only tests against a mocked AWS provider: no credentials, no network.
+# The account, region and zones the mock returns are shared by every module's
+# tests (../../tests/mocks/aws); only what these assertions compare is inline.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source = "../../tests/mocks/aws"
 }
 
 variables {
@@ -94,6 +85,36 @@ run "create_false_creates_nothing" {
     condition     = output.key_arn == null && output.key_id == null && output.alias_arn == null && output.key_rotation_enabled == null
     error_message = "Outputs must be null when nothing is created."
   }
+}
+
+run "given_key_arn_is_used_and_nothing_created" {
+  command = plan
+
+  variables {
+    key_arn                         = "arn:aws:kms:eu-west-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    alias_name                      = "alias/unused"
+    cloudwatch_logs_log_group_names = ["/aws/eks/parley-test/cluster"]
+  }
+
+  assert {
+    condition     = length(aws_kms_key.this) == 0 && length(aws_kms_alias.this) == 0 && length(data.aws_iam_policy_document.this) == 0 && length(data.aws_region.current) == 0
+    error_message = "A given key_arn must create nothing."
+  }
+
+  assert {
+    condition     = output.key_arn == var.key_arn && output.key_id == null && output.alias_arn == null && output.key_rotation_enabled == null
+    error_message = "key_arn must be passed through; the outputs of a created key must be null."
+  }
+}
+
+run "rejects_non_kms_key_arn" {
+  command = plan
+
+  variables {
+    key_arn = "arn:aws:iam::123456789012:role/not-a-key"
+  }
+
+  expect_failures = [var.key_arn]
 }
 
 run "rejects_reserved_alias" {

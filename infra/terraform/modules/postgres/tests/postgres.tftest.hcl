@@ -1,15 +1,10 @@
 # Plan-only tests against a mocked AWS provider: no credentials, no network.
+# The account, region and zones the mock returns are shared by every module's
+# tests (../../tests/mocks/aws); only what these assertions compare is inline.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source = "../../tests/mocks/aws"
+
   mock_data "aws_secretsmanager_random_password" {
     defaults = { random_password = "generatedPassword0123456789abcdefghijklm" }
   }
@@ -124,7 +119,7 @@ run "options_off" {
   }
 
   assert {
-    condition     = nonsensitive(aws_db_instance.this.password == "given-password-123") && length(terraform_data.password) == 0
+    condition     = nonsensitive(aws_db_instance.this.password == "given-password-123") && !module.password.generated
     error_message = "A given password must be used as is, and nothing generated."
   }
 

@@ -1,15 +1,10 @@
 # Plan-only tests against a mocked AWS provider: no credentials, no network.
+# The account, region and zones the mock returns are shared by every module's
+# tests (../../tests/mocks/aws); only what these assertions compare is inline.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source = "../../tests/mocks/aws"
+
   mock_data "aws_secretsmanager_random_password" {
     defaults = { random_password = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ01" }
   }
@@ -120,7 +115,7 @@ run "given_auth_token_is_used" {
   }
 
   assert {
-    condition     = length(terraform_data.auth_token) == 0 && nonsensitive(aws_elasticache_replication_group.this.auth_token == "a-very-long-given-token-0123456789")
+    condition     = !module.auth_token.generated && nonsensitive(aws_elasticache_replication_group.this.auth_token == "a-very-long-given-token-0123456789")
     error_message = "A given auth_token must be used as is, and nothing generated."
   }
 }
@@ -185,7 +180,7 @@ run "generated_token_survives_later_plans" {
   command = plan
 
   override_data {
-    target = data.aws_secretsmanager_random_password.auth_token[0]
+    target = module.auth_token.data.aws_secretsmanager_random_password.this[0]
     values = { random_password = "a-different-random-value-returned-by-a-later-plan" }
   }
 

@@ -1,18 +1,10 @@
 # Plan-only tests against a mocked AWS provider: no credentials, no network.
+# The account, region and zones the mock returns are shared by every module's
+# tests (../../tests/mocks/aws); only what these assertions compare is inline.
 
 mock_provider "aws" {
-  mock_data "aws_caller_identity" {
-    defaults = { account_id = "123456789012" }
-  }
-  mock_data "aws_partition" {
-    defaults = { partition = "aws" }
-  }
-  mock_data "aws_region" {
-    defaults = { name = "eu-west-1" }
-  }
-  mock_data "aws_iam_policy_document" {
-    defaults = { json = "{\"Version\":\"2012-10-17\",\"Statement\":[]}" }
-  }
+  source = "../../tests/mocks/aws"
+
   mock_data "aws_secretsmanager_random_password" {
     defaults = { random_password = "generated-django-secret-key-0123456789-abcdefghijklmnopqrstuvwxyz" }
   }
@@ -81,7 +73,7 @@ run "given_secret_key_is_used" {
   }
 
   assert {
-    condition     = length(terraform_data.secret_key) == 0 && nonsensitive(aws_secretsmanager_secret_version.this["SECRET_KEY"].secret_string == var.secret_key)
+    condition     = !module.secret_key.generated && nonsensitive(aws_secretsmanager_secret_version.this["SECRET_KEY"].secret_string == var.secret_key)
     error_message = "A given secret_key must be stored as is, and nothing generated."
   }
 
