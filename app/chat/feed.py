@@ -143,12 +143,19 @@ class RoomFeed:
                 await self._send(member, text)
 
     async def _fill_gap_later(self) -> None:
+        """Fill the first gap once it has been held ``gap_hold``; then any gap still open."""
         await asyncio.sleep(self._gap_hold)
         async with self._lock:
             self._gap_task = None
             gap = self._sequencer.missing() if self._sequencer else None
-            if gap is not None:
-                await self._fill_from_history(upto=gap[1])
+            try:
+                if gap is not None:
+                    await self._fill_from_history(upto=gap[1])
+            except Exception:  # history unreachable: hold on, try again after the next hold
+                ERRORS.labels(kind="gap_fill").inc()
+                logger.warning("Room %s: filling gap %s failed", self.label, gap, exc_info=True)
+            if self._sequencer is not None and self._sequencer.missing() and not self.closed:
+                self._gap_task = self._spawn(self._fill_gap_later())
 
     async def _fill_from_history(self, *, upto: int | None) -> None:
         """Deliver stored messages past the stream's position (the lock is held)."""

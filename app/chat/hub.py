@@ -202,7 +202,10 @@ class Hub:
             delay = 1.0 if failed else self.resync_seconds
 
     async def _resync(self, feed: RoomFeed) -> None:
-        await self.layer.group_add(room_group(feed.label), self.channel_name)
+        async with self._group_lock(feed.label):
+            if self.feeds.get(feed.label) is not feed:
+                return  # its last member left during this pass: stay unsubscribed
+            await self.layer.group_add(room_group(feed.label), self.channel_name)
         await self.presence.add(feed.label, [m.info() for m in feed.members.values()])
         await feed.fill_tail()
 

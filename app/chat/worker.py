@@ -17,6 +17,7 @@ import signal
 from typing import Any
 
 from channels.consumer import AsyncConsumer
+from channels.layers import get_channel_layer
 from channels.worker import Worker
 
 from app.chat.batcher import PersistBatcher
@@ -60,6 +61,25 @@ class PersistConsumer(AsyncConsumer):
         """Called with the unacknowledged messages of a connection that closed."""
         for item in event["drafts"]:
             await self.batcher.submit(message_from_persist_event(item))
+
+    async def __call__(self, scope, receive, send) -> None:
+        """Called once per channel by the worker: handle its events in order, for good.
+
+        Unlike channels' own loop, it reads no private channel of its own (nobody
+        sends to one, and a Redis blip there would end the consumer), and an event
+        it cannot handle is logged and dropped rather than ending the consumer
+        with the events queued behind it.
+        """
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.base_send = send
+        while True:
+            event = await receive()
+            try:
+                await self.dispatch(event)
+            except Exception:
+                ERRORS.labels(kind="worker_bad_message").inc()
+                logger.exception("Worker dropped an event of type %r", event.get("type"))
 
     async def persist_drain(self, event: dict[str, Any]) -> None:
         """Called by a stopping worker: resolve its future once all received so far is stored."""
