@@ -13,6 +13,7 @@ from dataclasses import KW_ONLY, dataclass
 from typing import Any
 
 from channels.db import database_sync_to_async
+from channels.exceptions import ChannelFull
 from django.db import DatabaseError, DataError, IntegrityError
 
 from app.chat.events import ack_event, room_group, room_message_event
@@ -131,9 +132,18 @@ class PersistBatcher:
                 await self._send(self.layer.send, item.reply_channel, ack_event(item))
 
     async def _send(self, method: Callable[[str, dict], Awaitable[None]], to: str, event) -> None:
-        """Send on the layer, riding out a short Redis outage (history fills any loss)."""
+        """Send on the layer, riding out a short Redis outage (history fills any loss).
+
+        A full channel is not waited for: it belongs to a socket or server that
+        is gone or stuck, and waiting would hold up every other room's messages.
+        """
         try:
-            await retry(lambda: method(to, event), backoff=self.send_backoff)
+            await retry(
+                lambda: method(to, event), backoff=self.send_backoff, give_up_on=(ChannelFull,)
+            )
+        except ChannelFull:
+            ERRORS.labels(kind="channel_full").inc()
+            logger.warning("Dropped a %s to %s: its channel is full", event["type"], to)
         except Exception:
             ERRORS.labels(kind="broadcast").inc()
             logger.exception("Giving up a layer send to %s", to)

@@ -1,21 +1,34 @@
 """The chat WebSocket: thin over the protocol (parsing), its outbox (storing) and the hub."""
 
+import contextlib
+import functools
 import logging
 import time
 import uuid
 from dataclasses import replace
 from typing import Any
 
+from channels.exceptions import StopConsumer
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
+from channels.utils import await_many_dispatch
 
 from app.chat import protocol
 from app.chat.events import MemberInfo, persist_event, persist_many_event
-from app.chat.exceptions import BinaryFrame, ChatError, OutboxFull, RateLimited, RoomNotFound
+from app.chat.exceptions import (
+    BinaryFrame,
+    ChatError,
+    OutboxFull,
+    RateLimited,
+    RoomNotFound,
+    Unavailable,
+)
 from app.chat.history import RoomHistory
-from app.chat.hub import Hubs
+from app.chat.hub import Hub, Hubs
 from app.chat.messages import ChatMessage
 from app.chat.outbox import Outbox
 from app.chat.ratelimit import RateLimit
+from app.chat.retry import Backoff, retry
 from app.ops.metrics import CONNECTIONS, ERRORS, FRAMES_IN, FRAMES_OUT
 
 logger = logging.getLogger(__name__)
@@ -24,6 +37,7 @@ logger = logging.getLogger(__name__)
 class ChatConsumer(AsyncWebsocketConsumer):
     """One member's socket in one room, in the plain (seed) or the opt-in dialect."""
 
+    accepted = False
     joined = False
     closing = False
 
@@ -37,8 +51,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         rate_limit: RateLimit,
         outbox_limit: int,
         ack_timeout: float,
+        receive_backoff: Backoff,
     ) -> None:
         super().__init__()
+        self.receive_backoff = receive_backoff
         self.hubs = hubs
         self.history = history
         self.persist_channel = persist_channel
@@ -50,6 +66,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.since = time.time()
         self.sent_count = 0
 
+    async def __call__(self, scope, receive, send) -> None:
+        """Called by the server for each connection: channels' own loop, made to last.
+
+        The socket's channel (where acks arrive) is read through ``retry``, so a
+        Redis outage is waited out instead of ending the connection with 1011.
+        """
+        self.scope = scope
+        self.channel_layer = get_channel_layer(self.channel_layer_alias)
+        self.channel_name = await self.channel_layer.new_channel()
+        self.base_send = send
+        read_channel = functools.partial(self.channel_layer.receive, self.channel_name)
+        channel_receive = functools.partial(
+            retry, read_channel, backoff=self.receive_backoff, on_retry=_receive_failed
+        )
+        with contextlib.suppress(StopConsumer):  # the connection ended as it should
+            await await_many_dispatch([receive, channel_receive], self.dispatch)
+
     async def connect(self) -> None:
         """Called when a WebSocket handshake arrives: check the room, join it, accept."""
         self.label: str = self.scope["url_route"]["kwargs"]["label"]
@@ -57,24 +90,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.allowance = self.rate_limit.allowance(warns=self.opted_in)
         try:
             after = self._read_query()
-            last_id = await self.history.last_seq(self.label)
-            if last_id is None:
-                raise RoomNotFound(self.label)
+            self.last_id = await self._room_last_seq()
+            if after is not None:  # nobody saw past the room's last message (history reset)
+                after = min(after, self.last_id)
+            await self._enter(await self.hubs.get(), after=after)
         except ChatError as error:
-            await self.accept(self._subprotocol)
-            await self._answer(error)
-            return
-        # Join before accepting, so no message sent after the client sees the socket
-        # open can pass it by: the hub holds what it delivers meanwhile.
-        hub = await self.hubs.get()
-        # Nobody can have seen past the room's last message (its history was reset).
-        await hub.join(self.label, self, after=None if after is None else min(after, last_id))
-        self.joined = True
-        CONNECTIONS.labels(dialect=self._dialect).inc()
-        await self.accept(self._subprotocol)
-        if self.opted_in:
-            await self._greet(hub, last_id)
-        await hub.release(self.label, self)
+            await self._refuse(error)
+        except Exception:  # Redis or Postgres failed mid-join; _enter left no trace
+            ERRORS.labels(kind="join_failed").inc()
+            logger.warning("Could not join %s to %s", self.connection_id, self.label, exc_info=True)
+            await self._refuse(Unavailable())
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         """Called for each frame the client sends."""
@@ -117,6 +142,40 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send(text_data=text)
 
     # ------------------------------------------------------------ helpers
+    async def _enter(self, hub: Hub, *, after: int | None) -> None:
+        """Join the room, accept, greet, then let held frames flow: all of it, or no trace.
+
+        Joining comes before accepting, so no message sent after the client sees
+        the socket open can pass it by: the hub holds what it delivers meanwhile.
+        """
+        await hub.join(self.label, self, after=after)
+        try:
+            await self._accept()
+            if self.opted_in:
+                await self._greet(hub)
+            await hub.release(self.label, self)
+        except BaseException:
+            await hub.leave(self.label, self)
+            raise
+        self.joined = True
+        CONNECTIONS.labels(dialect=self._dialect).inc()
+
+    async def _room_last_seq(self) -> int:
+        last_seq = await self.history.last_seq(self.label)
+        if last_seq is None:
+            raise RoomNotFound(self.label)
+        return last_seq
+
+    async def _accept(self) -> None:
+        await self.accept(self._subprotocol)
+        self.accepted = True
+
+    async def _refuse(self, error: ChatError) -> None:
+        """Answer a connection that cannot go on: accepted first, so the client hears why."""
+        if not self.accepted:
+            await self._accept()
+        await self._answer(error)
+
     @property
     def _dialect(self) -> str:
         return "parley" if self.opted_in else "plain"
@@ -133,10 +192,10 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.handle = query.handle
         return query.after
 
-    async def _greet(self, hub, last_id: int) -> None:
+    async def _greet(self, hub: Hub) -> None:
         """Tell an opted-in client who it is, where the room stands and who is in it."""
         welcome = protocol.welcome_frame(
-            room=self.label, connection=self.connection_id, last_id=last_id
+            room=self.label, connection=self.connection_id, last_id=self.last_id
         )
         await self._send_frame(welcome)
         # Read while the hub still holds this socket's frames: a join or leave that
@@ -200,3 +259,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def _send_frame(self, frame: dict[str, Any]) -> None:
         await self.send(text_data=protocol.dumps(frame))
         FRAMES_OUT.inc()
+
+
+def _receive_failed(error: BaseException, delay: float) -> None:
+    # Every socket of the process hears the same outage: count each, log quietly.
+    ERRORS.labels(kind="layer_receive").inc()
+    logger.debug("A socket's channel read failed (%r); retrying in %.2f s", error, delay)

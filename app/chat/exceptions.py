@@ -75,6 +75,15 @@ class RoomNotFound(ChatError, LookupError):
         super().__init__(f"No room is labelled {label!r}.")
 
 
+class Unavailable(ChatError):
+    """Redis or Postgres failed while a client joined: nothing of it was kept; try again."""
+
+    code = "unavailable"
+
+    def __init__(self) -> None:
+        super().__init__("The room cannot be joined right now; reconnect in a moment.")
+
+
 class OutboxFull(ChatError):
     """A client with too many messages awaiting storage."""
 

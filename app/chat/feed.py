@@ -17,7 +17,7 @@ from app.chat.history import RoomHistory
 from app.chat.messages import ChatMessage
 from app.chat.protocol import dumps, stored_message_frame, truncated_frame
 from app.chat.sequencer import Sequencer
-from app.ops.metrics import ERRORS, FRAMES_OUT, GAP_FILLS
+from app.ops.metrics import ERRORS, FRAMES_OUT, GAP_FILLS, ROOM_MEMBERS
 
 logger = logging.getLogger(__name__)
 
@@ -86,17 +86,25 @@ class RoomFeed:
                 return False
             assert self._sequencer is not None, "start the feed first"
             self.members[member.connection_id] = member
+            ROOM_MEMBERS.inc()
             self._held[member.connection_id] = []
             self._seen[member.connection_id] = self._sequencer.next_seq - 1
             if after is not None:
-                await self._catch_up(member, after)
+                try:
+                    await self._catch_up(member, after)
+                except BaseException:  # history unreachable: the join fails, leaving no trace
+                    self.remove(member)
+                    raise
         return True
 
     def remove(self, member: Member) -> bool:
         """Forget ``member``; return whether it was here."""
         self._held.pop(member.connection_id, None)
         self._seen.pop(member.connection_id, None)
-        return self.members.pop(member.connection_id, None) is not None
+        if self.members.pop(member.connection_id, None) is None:
+            return False
+        ROOM_MEMBERS.dec()
+        return True
 
     async def release(self, member: Member) -> None:
         """Send ``member`` the frames held since it joined, then send it frames directly."""

@@ -77,15 +77,18 @@ class Hub:
     async def join(self, label: str, member: Member, *, after: int | None) -> None:
         """Add ``member`` to ``label``; first send what it missed after ``after``.
 
-        Its frames are held until ``release``.
+        Its frames are held until ``release``. All or nothing: when a step fails
+        (Redis, Postgres), the member is taken out again before the error rises.
         """
-        while True:
-            feed = await self._open_feed(label)
-            if await feed.add(member, after=after):
-                break
-            # Its last member left while we waited: open the room afresh.
-        await self.presence.add(label, [member.info()])
-        await self.layer.group_send(room_group(label), presence_event(label, "join", member.info()))
+        try:
+            await self._add(label, member, after=after)
+            await self.presence.add(label, [member.info()])
+            await self.layer.group_send(
+                room_group(label), presence_event(label, "join", member.info())
+            )
+        except BaseException:
+            self._drop(label, member)
+            raise
 
     async def release(self, label: str, member: Member) -> None:
         """Send ``member`` what was held for it since it joined; from now on send directly."""
@@ -94,18 +97,21 @@ class Hub:
             await feed.release(member)
 
     async def leave(self, label: str, member: Member) -> None:
-        """Remove ``member``; unsubscribe once the room has no local members."""
-        feed = self.feeds.get(label)
-        if feed is None or not feed.remove(member):
+        """Remove ``member``, then tell the room; unsubscribe once it has no local members.
+
+        Telling is best effort: in a Redis outage the member is gone here all
+        the same, and its presence entry ages out after the presence TTL.
+        """
+        if not self._drop(label, member):
             return
-        if not feed.members:
-            feed.closed = True
-            del self.feeds[label]
-            self.spawn(self._unsubscribe(label))
-        await self.presence.remove(label, member.connection_id)
-        await self.layer.group_send(
-            room_group(label), presence_event(label, "leave", member.info())
-        )
+        try:
+            await self.presence.remove(label, member.connection_id)
+            await self.layer.group_send(
+                room_group(label), presence_event(label, "leave", member.info())
+            )
+        except Exception as error:
+            ERRORS.labels(kind="leave").inc()
+            logger.warning("Room %s: could not announce a leave (%r)", label, error)
 
     async def room_members(self, label: str) -> list[MemberInfo]:
         """Return who is in ``label`` on every server."""
@@ -119,6 +125,25 @@ class Hub:
         return task
 
     # ------------------------------------------------------------ subscriptions
+    async def _add(self, label: str, member: Member, *, after: int | None) -> None:
+        while True:
+            feed = await self._open_feed(label)
+            if await feed.add(member, after=after):
+                return
+            # Its last member left while we waited: open the room afresh.
+
+    def _drop(self, label: str, member: Member) -> bool:
+        """Take ``member`` out of the room's feed (if there); let an empty room go."""
+        feed = self.feeds.get(label)
+        if feed is None:
+            return False
+        removed = feed.remove(member)
+        if not feed.members and feed.started:
+            feed.closed = True
+            del self.feeds[label]
+            self.spawn(self._unsubscribe(label))
+        return removed
+
     async def _open_feed(self, label: str) -> RoomFeed:
         feed = self.feeds.get(label)
         if feed is not None and feed.started:
@@ -142,8 +167,13 @@ class Hub:
 
     async def _unsubscribe(self, label: str) -> None:
         async with self._group_lock(label):
-            if label not in self.feeds:  # nobody came back in between
+            if label in self.feeds:  # somebody came back in between
+                return
+            try:
                 await self.layer.group_discard(room_group(label), self.channel_name)
+            except Exception as error:  # the membership expires with the layer's group_expiry
+                ERRORS.labels(kind="unsubscribe").inc()
+                logger.warning("Room %s: could not leave its group (%r)", label, error)
 
     def _group_lock(self, label: str) -> asyncio.Lock:
         return self._group_locks.setdefault(label, asyncio.Lock())

@@ -25,6 +25,7 @@ from app.chat.exceptions import (
     OutboxFull,
     RateLimited,
     RoomNotFound,
+    Unavailable,
 )
 from app.chat.messages import ChatMessage
 
@@ -37,7 +38,7 @@ CLOSE_ROOM_NOT_FOUND = 4404  # unknown or invalid room label
 CLOSE_TOO_LARGE = 4413  # a frame over the size limit
 CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame
 CLOSE_RATE_LIMITED = 4429  # a plain client flooding, or an opted-in one ignoring rate_limited
-CLOSE_TRY_AGAIN_LATER = 4503  # a plain client's messages cannot be stored fast enough
+CLOSE_TRY_AGAIN_LATER = 4503  # messages cannot be stored fast enough, or the join failed
 
 SEED_TIMESTAMP_FORMAT = "%b %-d %-I:%M %p"
 PLAIN_KEYS = frozenset({"handle", "message"})
@@ -248,6 +249,7 @@ _FATAL_CLOSE_CODES: dict[type[ChatError], int] = {
     RoomNotFound: CLOSE_ROOM_NOT_FOUND,
     InvalidQuery: CLOSE_INVALID_FRAME,
     Flooding: CLOSE_RATE_LIMITED,
+    Unavailable: CLOSE_TRY_AGAIN_LATER,
 }
 
 

@@ -78,6 +78,7 @@ def chat_consumer():
         rate_limit=RateLimit(per_second=CONFIG.rate_per_second, burst=CONFIG.rate_burst),
         outbox_limit=CONFIG.outbox_limit,
         ack_timeout=CONFIG.ack_timeout_seconds,
+        receive_backoff=receive_backoff(),
     )
 
 

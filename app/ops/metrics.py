@@ -10,6 +10,10 @@ LATENCY_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 
 CONNECTIONS = Gauge(
     "parley_websocket_connections", "Open chat WebSockets on this process.", ["dialect"]
 )
+ROOM_MEMBERS = Gauge(
+    "parley_room_members",
+    "Sockets in this process's room feeds (equal to the open connections, joining ones aside).",
+)
 FRAMES_IN = Counter("parley_frames_in_total", "Text frames received from clients.")
 FRAMES_OUT = Counter("parley_frames_out_total", "Frames sent to clients.")
 MESSAGES_STORED = Counter("parley_messages_stored_total", "Messages persisted by workers.")

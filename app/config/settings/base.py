@@ -75,7 +75,7 @@ DATABASES = {
     )
 }
 
-# ------------------------------------------------------------------ channel layer
+# ------------------------------------------------------------------ channel layer and chat
 # Interface servers send messages to be stored here; workers compete for it.
 PERSIST_CHANNEL = "chat.persist"
 # REDIS_URL may hold several URLs (comma-separated): channels-redis shards on them.
@@ -86,6 +86,12 @@ REDIS_HOSTS = [
     redis_options(url, max_connections=REDIS_MAX_CONNECTIONS, tls_verify=REDIS_TLS_VERIFY)
     for url in REDIS_URLS
 ]
+# Every PARLEY_* variable, typed (see app/config/parley.py); app.config.wiring reads it.
+PARLEY = ParleySettings.from_env(
+    persist_channel=PERSIST_CHANNEL,
+    # Without Redis the worker cannot be a separate process: run it in the server.
+    inprocess_worker=not REDIS_HOSTS,
+)
 if REDIS_HOSTS:
     CHANNEL_LAYERS = {
         "default": {
@@ -94,7 +100,9 @@ if REDIS_HOSTS:
                 "hosts": REDIS_HOSTS,
                 "prefix": "parley",
                 "expiry": 60,
-                "group_expiry": 86400,
+                # Hubs re-join their groups every resync; a dead server's memberships
+                # go soon after its last one instead of drawing messages for a day.
+                "group_expiry": int(3 * PARLEY.resync_seconds),
                 "capacity": 1000,
                 "channel_capacity": {PERSIST_CHANNEL: 20000},
             },
@@ -103,13 +111,6 @@ if REDIS_HOSTS:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
-# ------------------------------------------------------------------ chat
-# Every PARLEY_* variable, typed (see app/config/parley.py); app.config.wiring reads it.
-PARLEY = ParleySettings.from_env(
-    persist_channel=PERSIST_CHANNEL,
-    # Without Redis the worker cannot be a separate process: run it in the server.
-    inprocess_worker=not REDIS_HOSTS,
-)
 # WebSockets from other origins are refused at the handshake where this is on.
 WEBSOCKET_CHECK_ORIGIN = False
 # The worker has no HTTP server: it serves Prometheus metrics on this port when set.
