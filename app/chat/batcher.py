@@ -123,11 +123,12 @@ class PersistBatcher:
         return stored
 
     async def _announce(self, stored: list[ChatMessage]) -> None:
+        # Duplicates are broadcast again: a resend means the first broadcast may
+        # have died with its worker, and hubs deliver each number only once.
         for item in stored:
-            if not item.duplicate:
-                await self._send(
-                    self.layer.group_send, room_group(item.label), room_message_event(item)
-                )
+            await self._send(
+                self.layer.group_send, room_group(item.label), room_message_event(item)
+            )
             if item.reply_channel:
                 await self._send(self.layer.send, item.reply_channel, ack_event(item))
 

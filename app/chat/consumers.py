@@ -18,13 +18,15 @@ from app.chat.events import MemberInfo, persist_event, persist_many_event
 from app.chat.exceptions import (
     BinaryFrame,
     ChatError,
+    GoingAway,
     OutboxFull,
     RateLimited,
     RoomNotFound,
     Unavailable,
 )
 from app.chat.history import RoomHistory
-from app.chat.hub import Hub, Hubs
+from app.chat.hub import Hub
+from app.chat.hubs import Hubs
 from app.chat.messages import ChatMessage
 from app.chat.outbox import Outbox
 from app.chat.ratelimit import RateLimit
@@ -50,7 +52,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         limits: protocol.Limits,
         rate_limit: RateLimit,
         outbox_limit: int,
-        ack_timeout: float,
+        resends: Backoff,
         receive_backoff: Backoff,
     ) -> None:
         super().__init__()
@@ -60,7 +62,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.persist_channel = persist_channel
         self.limits = limits
         self.rate_limit = rate_limit
-        self.outbox = Outbox(self._send_to_worker, limit=outbox_limit, ack_timeout=ack_timeout)
+        self.outbox = Outbox(self._send_to_worker, limit=outbox_limit, resends=resends)
         self.connection_id = uuid.uuid4().hex[:16]
         self.handle: str | None = None
         self.since = time.time()
@@ -140,6 +142,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def send_text(self, text: str) -> None:
         """Send one already-encoded frame (the hub encodes once per room)."""
         await self.send(text_data=text)
+
+    async def go_away(self) -> None:
+        """Called when this server stops: ask the client to reconnect (to another one)."""
+        if not self.closing:
+            await self._answer(GoingAway())
 
     # ------------------------------------------------------------ helpers
     async def _enter(self, hub: Hub, *, after: int | None) -> None:

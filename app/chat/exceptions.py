@@ -84,6 +84,15 @@ class Unavailable(ChatError):
         super().__init__("The room cannot be joined right now; reconnect in a moment.")
 
 
+class GoingAway(ChatError):
+    """This server is stopping (a deploy): reconnect, and a load balancer picks another."""
+
+    code = "going_away"
+
+    def __init__(self) -> None:
+        super().__init__("This server is restarting; reconnect to continue.")
+
+
 class OutboxFull(ChatError):
     """A client with too many messages awaiting storage."""
 

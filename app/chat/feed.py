@@ -36,6 +36,9 @@ class Member(Protocol):
     async def send_text(self, text: str) -> None:
         """Send one frame to the client."""
 
+    async def go_away(self) -> None:
+        """Close the socket, asking the client to reconnect (this server is stopping)."""
+
 
 class RoomFeed:
     """A room's local members and its in-order stream of stored messages."""

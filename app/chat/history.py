@@ -5,15 +5,6 @@ from channels.db import database_sync_to_async
 from app.chat import selectors
 from app.chat.labels import is_valid_label
 from app.chat.messages import ChatMessage
-from app.chat.models import Message
-
-# What a row holds of a message; its room is known by label to whoever reads it.
-ROW_FIELDS = ("seq", "handle", "message", "client_id", "timestamp")
-
-
-def message_from_row(label: str, row: Message) -> ChatMessage:
-    """The stored message a history row holds."""
-    return ChatMessage(label=label, **{name: getattr(row, name) for name in ROW_FIELDS})
 
 
 class RoomHistory:
@@ -32,4 +23,4 @@ class RoomHistory:
         rows = await database_sync_to_async(selectors.room_messages_after)(
             label=label, after=after, upto=upto, limit=limit
         )
-        return [message_from_row(label, row) for row in rows]
+        return [row.as_chat_message(label) for row in rows]

@@ -12,9 +12,10 @@ import asyncio
 import contextlib
 import functools
 import logging
+import math
+import random
 import time
-import weakref
-from collections.abc import Awaitable, Callable, Coroutine
+from collections.abc import Coroutine
 from typing import Any
 
 from app.chat.events import (
@@ -24,6 +25,7 @@ from app.chat.events import (
     presence_event,
     room_group,
 )
+from app.chat.exceptions import GoingAway
 from app.chat.feed import Member, RoomFeed
 from app.chat.history import RoomHistory
 from app.chat.presence import PresenceStore
@@ -65,6 +67,8 @@ class Hub:
         self._group_locks: dict[str, asyncio.Lock] = {}
         self._tasks: set[asyncio.Task] = set()
         self._layer_failed = asyncio.Event()
+        self.stopping = False  # set by stop(): no more joins
+        self._unsubscribes: set[asyncio.Task] = set()
 
     async def start(self) -> None:
         """Take a channel on the layer and start reading it."""
@@ -80,6 +84,8 @@ class Hub:
         Its frames are held until ``release``. All or nothing: when a step fails
         (Redis, Postgres), the member is taken out again before the error rises.
         """
+        if self.stopping:
+            raise GoingAway()
         try:
             await self._add(label, member, after=after)
             await self.presence.add(label, [member.info()])
@@ -117,6 +123,34 @@ class Hub:
         """Return who is in ``label`` on every server."""
         return await self.presence.members(label)
 
+    def members(self) -> list[Member]:
+        """Every socket in every room of this process."""
+        return [member for feed in list(self.feeds.values()) for member in feed.members.values()]
+
+    async def stop(self, *, close_within: float, wait: float) -> None:
+        """Refuse joins, ask every socket to reconnect elsewhere, wait for them to leave.
+
+        Sockets are closed in batches spread over ``close_within`` seconds (with
+        jitter), so their clients do not all reconnect in the same instant; each
+        socket's disconnect hands its unacknowledged messages to the workers and
+        leaves its room. Waits ``wait`` seconds more, at most, for the last leave.
+        """
+        self.stopping = True
+        members = self.members()
+        batches = min(len(members), math.ceil(close_within * 10))  # ten a second at most
+        for index in range(batches):
+            if index:
+                await asyncio.sleep(close_within / batches * random.uniform(0.5, 1.5))  # noqa: S311
+            batch = members[index::batches]
+            await asyncio.gather(*(member.go_away() for member in batch), return_exceptions=True)
+        try:
+            async with asyncio.timeout(wait):
+                while self.feeds:  # noqa: ASYNC110 (a leave signals no event)
+                    await asyncio.sleep(0.05)
+                await asyncio.gather(*self._unsubscribes, return_exceptions=True)
+        except TimeoutError:
+            logger.error("Stopped with %d socket(s) still open", len(self.members()))
+
     def spawn(self, coroutine: Coroutine[Any, Any, None]) -> asyncio.Task:
         """Run ``coroutine`` as a task the hub keeps alive."""
         task = asyncio.ensure_future(coroutine)
@@ -141,7 +175,9 @@ class Hub:
         if not feed.members and feed.started:
             feed.closed = True
             del self.feeds[label]
-            self.spawn(self._unsubscribe(label))
+            task = self.spawn(self._unsubscribe(label))
+            self._unsubscribes.add(task)
+            task.add_done_callback(self._unsubscribes.discard)
         return removed
 
     async def _open_feed(self, label: str) -> RoomFeed:
@@ -238,27 +274,3 @@ class Hub:
             await self.layer.group_add(room_group(feed.label), self.channel_name)
         await self.presence.add(feed.label, [m.info() for m in feed.members.values()])
         await feed.fill_tail()
-
-
-class Hubs:
-    """This process's hub, one per event loop, made by ``start_hub`` on first use."""
-
-    def __init__(self, start_hub: Callable[[], Awaitable[Hub]]) -> None:
-        self._start_hub = start_hub
-        self._hubs: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Hub] = (
-            weakref.WeakKeyDictionary()
-        )
-        self._locks: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Lock] = (
-            weakref.WeakKeyDictionary()
-        )
-
-    async def get(self) -> Hub:
-        """Return this event loop's hub, starting it on first use."""
-        loop = asyncio.get_running_loop()
-        hub = self._hubs.get(loop)
-        if hub is not None:
-            return hub
-        async with self._locks.setdefault(loop, asyncio.Lock()):
-            if loop not in self._hubs:
-                self._hubs[loop] = await self._start_hub()
-        return self._hubs[loop]

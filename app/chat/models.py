@@ -4,6 +4,10 @@ from django.db import models
 from django.utils import timezone
 
 from app.chat.labels import LABEL_MAX_LENGTH
+from app.chat.messages import ChatMessage
+
+# What a row holds of a message; its room is known by label to whoever reads it.
+ROW_FIELDS = ("seq", "handle", "message", "client_id", "timestamp")
 
 
 class Room(models.Model):
@@ -42,3 +46,7 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.room_id}#{self.seq} {self.handle}: {self.message[:40]}"
+
+    def as_chat_message(self, label: str) -> ChatMessage:
+        """This stored message, in room ``label``, as the rest of Parley handles it."""
+        return ChatMessage(label=label, **{name: getattr(self, name) for name in ROW_FIELDS})

@@ -27,13 +27,13 @@ class Outbox:
         send: Callable[[ChatMessage], Awaitable[None]],
         *,
         limit: int = 100,
-        ack_timeout: float = 5.0,
+        resends: Backoff,
     ) -> None:
         self._send = send
         self._limit = limit
-        self._ack_timeout = ack_timeout
-        # A fixed interval: a lost ack is a dead worker, and a live one answers within it.
-        self._resends = Backoff(first=ack_timeout, maximum=ack_timeout, factor=1.0)
+        # The waits for an ack before each resend: a lost ack is a dead worker; one
+        # still missing after that is an overloaded or unreachable store, so back off.
+        self._resends = resends
         self._queue: deque[ChatMessage] = deque()
         self._in_flight: ChatMessage | None = None
         self._resender: asyncio.Task | None = None
@@ -83,9 +83,7 @@ class Outbox:
     async def _resend_until_acked(self, draft: ChatMessage) -> None:
         for delay in self._resends.delays():
             await asyncio.sleep(delay)
-            logger.warning(
-                "No ack for %s after %s s; sending again", draft.client_id, self._ack_timeout
-            )
+            logger.warning("No ack for %s after %.1f s; sending again", draft.client_id, delay)
             try:
                 await self._send(draft)
             except Exception:  # the layer is down: keep trying, or the sender stalls for good

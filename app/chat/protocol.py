@@ -20,6 +20,7 @@ from app.chat.exceptions import (
     ChatError,
     Flooding,
     FrameTooLarge,
+    GoingAway,
     InvalidFrame,
     InvalidQuery,
     OutboxFull,
@@ -38,7 +39,9 @@ CLOSE_ROOM_NOT_FOUND = 4404  # unknown or invalid room label
 CLOSE_TOO_LARGE = 4413  # a frame over the size limit
 CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame
 CLOSE_RATE_LIMITED = 4429  # a plain client flooding, or an opted-in one ignoring rate_limited
-CLOSE_TRY_AGAIN_LATER = 4503  # messages cannot be stored fast enough, or the join failed
+# Messages cannot be stored fast enough, the join failed, or the server is stopping. (The
+# RFC's 1001 and 1012 would say the last, but daphne refuses them from an application.)
+CLOSE_TRY_AGAIN_LATER = 4503
 
 SEED_TIMESTAMP_FORMAT = "%b %-d %-I:%M %p"
 PLAIN_KEYS = frozenset({"handle", "message"})
@@ -250,6 +253,7 @@ _FATAL_CLOSE_CODES: dict[type[ChatError], int] = {
     InvalidQuery: CLOSE_INVALID_FRAME,
     Flooding: CLOSE_RATE_LIMITED,
     Unavailable: CLOSE_TRY_AGAIN_LATER,
+    GoingAway: CLOSE_TRY_AGAIN_LATER,
 }
 
 

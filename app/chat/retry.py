@@ -6,6 +6,7 @@ receive and send, on the hot path, where one ``try`` is all a success should cos
 
 import asyncio
 import itertools
+import random
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass
 from typing import TypeVar
@@ -18,19 +19,23 @@ class Backoff:
     """Delays of ``first``, then ``factor`` times longer each, capped at ``maximum``.
 
     ``retries`` is how many delays there are before giving up (None: never).
+    ``jitter`` spreads each delay by up to that fraction either way, so that
+    many clients failing together do not retry together.
     """
 
     first: float
     maximum: float
     factor: float = 2.0
     retries: int | None = None
+    jitter: float = 0.0
 
     def delays(self) -> Iterator[float]:
         """Yield the delay before each retry, in order."""
         delay = self.first
         counter = itertools.count() if self.retries is None else range(self.retries)
         for _ in counter:
-            yield min(delay, self.maximum)
+            spread = 1.0 + random.uniform(-self.jitter, self.jitter)  # noqa: S311 (not crypto)
+            yield min(delay, self.maximum) * spread
             delay *= self.factor
 
 

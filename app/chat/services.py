@@ -2,6 +2,7 @@
 
 import logging
 from collections import defaultdict
+from dataclasses import replace
 from datetime import datetime
 
 from django.db import IntegrityError, transaction
@@ -57,31 +58,34 @@ def messages_store(*, drafts: list[ChatMessage]) -> list[ChatMessage]:
 
 
 def _store_in_room(room: Room, drafts: list[ChatMessage], now: datetime) -> list[ChatMessage]:
-    known = _stored_client_ids(room, drafts)
+    known = _stored_by_client_id(room, drafts)
     results: list[ChatMessage] = []
     rows: list[Message] = []
     for draft in drafts:
-        if draft.client_id is not None and draft.client_id in known:
-            seq, timestamp = known[draft.client_id]
-            results.append(draft.stored_as(seq, timestamp, duplicate=True))
+        first = known.get(draft.client_id) if draft.client_id is not None else None
+        if first is not None:  # a resend: answer with the stored copy, acked to the resender
+            results.append(
+                replace(first, reply_channel=draft.reply_channel, received_at=draft.received_at)
+            )
             continue
         room.last_seq += 1
         rows.append(_message_row(room, draft, now))
         results.append(draft.stored_as(room.last_seq, now))
         if draft.client_id is not None:
-            known[draft.client_id] = (room.last_seq, now)
+            known[draft.client_id] = draft.stored_as(room.last_seq, now, duplicate=True)
     if rows:  # a batch of resends alone changes nothing, not even the room's activity
         Message.objects.bulk_create(rows)
         Room.objects.filter(pk=room.pk).update(last_seq=room.last_seq, last_message_at=now)
     return results
 
 
-def _stored_client_ids(room: Room, drafts: list[ChatMessage]) -> dict[str, tuple[int, datetime]]:
+def _stored_by_client_id(room: Room, drafts: list[ChatMessage]) -> dict[str, ChatMessage]:
+    """The stored copies (as duplicates) of the drafts' client ids already in the room."""
     client_ids = {draft.client_id for draft in drafts if draft.client_id is not None}
     if not client_ids:
         return {}
     rows = Message.objects.filter(room=room, client_id__in=client_ids)
-    return {cid: (seq, ts) for cid, seq, ts in rows.values_list("client_id", "seq", "timestamp")}
+    return {row.client_id: replace(row.as_chat_message(room.label), duplicate=True) for row in rows}
 
 
 def _message_row(room: Room, draft: ChatMessage, now: datetime) -> Message:

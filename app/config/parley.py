@@ -31,7 +31,8 @@ class ParleySettings:
     rate_burst: int = _tunable(20, minimum=1)
     # A connection's messages on their way to storage.
     outbox_limit: int = _tunable(100, minimum=1)
-    ack_timeout_seconds: float = _tunable(5.0, minimum=0.1)
+    ack_timeout_seconds: float = _tunable(2.0, minimum=0.1)
+    ack_timeout_max_seconds: float = _tunable(30.0, minimum=0.1)
     # Reading history.
     history_limit: int = _tunable(50, minimum=1)
     catchup_limit: int = _tunable(500, minimum=1)
@@ -39,6 +40,9 @@ class ParleySettings:
     gap_hold_seconds: float = _tunable(0.25, minimum=0.0)
     resync_seconds: float = _tunable(30.0, minimum=1.0)
     presence_ttl_seconds: int = _tunable(90, minimum=10)
+    # Stopping an interface server (SIGTERM): within Heroku's 30 s and the chart's grace.
+    shutdown_close_seconds: float = _tunable(10.0, minimum=0.0)
+    shutdown_wait_seconds: float = _tunable(10.0, minimum=0.0)
     # The worker.
     batch_size: int = _tunable(200, minimum=1)
     batch_window_seconds: float = _tunable(0.005, minimum=0.0)

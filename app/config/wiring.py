@@ -15,7 +15,8 @@ from redis import asyncio as aioredis
 
 from app.chat.consumers import ChatConsumer
 from app.chat.history import RoomHistory
-from app.chat.hub import Hub, Hubs
+from app.chat.hub import Hub
+from app.chat.hubs import Hubs
 from app.chat.presence import MemoryPresence, PresenceStore, RedisPresence
 from app.chat.protocol import Limits
 from app.chat.ratelimit import RateLimit
@@ -23,6 +24,7 @@ from app.chat.retry import Backoff
 from app.chat.urls import chat_urlpatterns
 from app.chat.worker import PersistConsumer, PersistWorker
 from app.config.parley import ParleySettings
+from app.config.shutdown import stop_gracefully_on_sigterm
 from app.ops.redis import client_kwargs
 
 logger = logging.getLogger(__name__)
@@ -56,6 +58,9 @@ async def start_hub() -> Hub:
         receive_backoff=receive_backoff(),
     )
     await hub.start()
+    stop_gracefully_on_sigterm(
+        hub, close_within=CONFIG.shutdown_close_seconds, wait=CONFIG.shutdown_wait_seconds
+    )
     if CONFIG.inprocess_worker:
         hub.spawn(run_inprocess_worker())
     return hub
@@ -77,7 +82,9 @@ def chat_consumer():
         ),
         rate_limit=RateLimit(per_second=CONFIG.rate_per_second, burst=CONFIG.rate_burst),
         outbox_limit=CONFIG.outbox_limit,
-        ack_timeout=CONFIG.ack_timeout_seconds,
+        resends=Backoff(
+            first=CONFIG.ack_timeout_seconds, maximum=CONFIG.ack_timeout_max_seconds, jitter=0.2
+        ),
         receive_backoff=receive_backoff(),
     )
 

@@ -15,7 +15,15 @@ from typing import Any
 import pytest
 from websockets.exceptions import ConnectionClosed
 
-from tests.support.chat import connect, create_room, recv_json, recv_messages, recv_until, send_chat
+from tests.support.chat import (
+    connect,
+    create_room,
+    frames_until,
+    recv_json,
+    recv_messages,
+    recv_until,
+    send_chat,
+)
 from tests.support.metrics import metric_total
 from tests.support.procfile import RoleProcess
 from tests.support.redis_server import RedisServer
@@ -102,15 +110,6 @@ async def eventually(check, what: str) -> Any:
         await asyncio.sleep(0.25)
 
 
-async def frames_until(socket, types: set[str]) -> dict[str, dict]:
-    """Read until a frame of each of ``types`` came; the first of each, by type."""
-    seen: dict[str, dict] = {}
-    while not types <= seen.keys():
-        frame = await recv_json(socket, timeout=RECOVERY_BOUND)
-        seen.setdefault(frame.get("type", "message"), frame)
-    return seen
-
-
 def group_members(redis_server: RedisServer, label: str) -> list[str]:
     """The channels in the room's layer group, read from Redis itself."""
     return redis_server.client().zrange(f"parley:group:room.{label}", 0, -1)
@@ -128,7 +127,7 @@ async def test_a_redis_restart_closes_no_socket_and_the_room_goes_on(faults, dow
     outage = faults.redis.restart(down_for)
     back = time.monotonic()
     await send_chat(opted["ada"], "ada", "after the restart", client_id="after-1")
-    sender_frames = await frames_until(opted["ada"], {"message", "ack"})
+    sender_frames = await frames_until(opted["ada"], {"message", "ack"}, RECOVERY_BOUND)
     received = [await recv_messages(s, 1, timeout=RECOVERY_BOUND) for s in members[1:]]
     recovered = time.monotonic() - back
     received.insert(0, [sender_frames["message"]])

@@ -76,3 +76,14 @@ async def assert_silent(socket, seconds: float = 0.5) -> None:
 async def send_chat(socket, handle: str, message: str, **extra: Any) -> None:
     """Send a chat frame (the seed's shape, plus any opt-in keys)."""
     await socket.send(json.dumps({"handle": handle, "message": message, **extra}))
+
+
+async def frames_until(socket, types: set[str], timeout: float = 10.0) -> dict[str, dict[str, Any]]:
+    """Read until a frame of each of ``types`` came, in any order; the first of each, by type."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    seen: dict[str, dict[str, Any]] = {}
+    while not types <= seen.keys():
+        frame = await recv_json(socket, max(0.01, deadline - loop.time()))
+        seen.setdefault(frame.get("type", "message"), frame)
+    return seen

@@ -7,8 +7,14 @@ import pytest
 from app.chat.exceptions import OutboxFull
 from app.chat.messages import ChatMessage
 from app.chat.outbox import Outbox
+from app.chat.retry import Backoff
 
 SAFETY_TIMEOUT = 10.0  # only bounds a hang; nothing is asserted about time
+
+
+def every(seconds: float) -> Backoff:
+    """Resends at a fixed interval."""
+    return Backoff(first=seconds, maximum=seconds, factor=1.0)
 
 
 def draft(client_id: str) -> ChatMessage:
@@ -50,7 +56,7 @@ async def new_tasks_after(action) -> set[asyncio.Task]:
 
 async def test_the_first_message_is_sent_at_once() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=60)
+    outbox = Outbox(send, resends=every(60))
 
     await outbox.put(draft("a"))
 
@@ -61,7 +67,7 @@ async def test_the_first_message_is_sent_at_once() -> None:
 
 async def test_only_one_message_is_in_flight_until_it_is_acked() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=60)
+    outbox = Outbox(send, resends=every(60))
 
     for client_id in "abc":
         await outbox.put(draft(client_id))
@@ -73,7 +79,7 @@ async def test_only_one_message_is_in_flight_until_it_is_acked() -> None:
 
 async def test_acks_release_the_queue_in_fifo_order() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=60)
+    outbox = Outbox(send, resends=every(60))
     for client_id in "abcd":
         await outbox.put(draft(client_id))
 
@@ -89,7 +95,7 @@ async def test_acks_release_the_queue_in_fifo_order() -> None:
 
 async def test_an_ack_for_another_id_is_ignored() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=60)
+    outbox = Outbox(send, resends=every(60))
     await outbox.put(draft("a"))
     await outbox.put(draft("b"))
 
@@ -104,7 +110,7 @@ async def test_an_ack_for_another_id_is_ignored() -> None:
 
 async def test_a_late_ack_of_an_earlier_message_is_ignored() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=60)
+    outbox = Outbox(send, resends=every(60))
     for client_id in "abc":
         await outbox.put(draft(client_id))
     await outbox.acked("a")
@@ -118,7 +124,7 @@ async def test_a_late_ack_of_an_earlier_message_is_ignored() -> None:
 
 async def test_an_ack_with_nothing_in_flight_is_ignored() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=60)
+    outbox = Outbox(send, resends=every(60))
 
     await outbox.acked("a")
 
@@ -128,7 +134,7 @@ async def test_an_ack_with_nothing_in_flight_is_ignored() -> None:
 
 async def test_an_unacked_message_is_sent_again_and_the_queue_waits() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=0.05)
+    outbox = Outbox(send, resends=every(0.05))
     await outbox.put(draft("a"))
     await outbox.put(draft("b"))
 
@@ -143,7 +149,7 @@ async def test_an_unacked_message_is_sent_again_and_the_queue_waits() -> None:
 
 async def test_a_failed_resend_does_not_stop_resending() -> None:
     send = Recorder(fail_on=frozenset({2}))
-    outbox = Outbox(send, ack_timeout=0.05)
+    outbox = Outbox(send, resends=every(0.05))
     await outbox.put(draft("a"))
 
     await send.wait_for(3)
@@ -154,7 +160,7 @@ async def test_a_failed_resend_does_not_stop_resending() -> None:
 
 async def test_an_ack_stops_the_resends() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=0.05)
+    outbox = Outbox(send, resends=every(0.05))
     resenders = await new_tasks_after(lambda: outbox.put(draft("a")))
     assert len(resenders) == 1
 
@@ -168,7 +174,7 @@ async def test_an_ack_stops_the_resends() -> None:
 
 async def test_close_stops_the_resends_and_drops_the_queue() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=0.05)
+    outbox = Outbox(send, resends=every(0.05))
     resenders = await new_tasks_after(lambda: outbox.put(draft("a")))
     await outbox.put(draft("b"))
     await send.wait_for(2)  # it was resending
@@ -186,7 +192,7 @@ async def test_close_stops_the_resends_and_drops_the_queue() -> None:
 
 async def test_put_past_the_limit_raises_outbox_full() -> None:
     send = Recorder()
-    outbox = Outbox(send, limit=3, ack_timeout=60)
+    outbox = Outbox(send, limit=3, resends=every(60))
     for client_id in "abc":
         await outbox.put(draft(client_id))
 
@@ -202,7 +208,7 @@ async def test_put_past_the_limit_raises_outbox_full() -> None:
 
 async def test_the_limit_counts_the_message_in_flight_and_frees_on_ack() -> None:
     send = Recorder()
-    outbox = Outbox(send, limit=2, ack_timeout=60)
+    outbox = Outbox(send, limit=2, resends=every(60))
     await outbox.put(draft("a"))
     await outbox.put(draft("b"))
     with pytest.raises(OutboxFull):
@@ -219,7 +225,7 @@ async def test_the_limit_counts_the_message_in_flight_and_frees_on_ack() -> None
 
 async def test_drain_returns_every_unacked_message_in_the_order_sent() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=60)
+    outbox = Outbox(send, resends=every(60))
     for client_id in "abcd":
         await outbox.put(draft(client_id))
     await outbox.acked("a")
@@ -233,7 +239,7 @@ async def test_drain_returns_every_unacked_message_in_the_order_sent() -> None:
 
 async def test_drain_stops_the_resends() -> None:
     send = Recorder()
-    outbox = Outbox(send, ack_timeout=0.05)
+    outbox = Outbox(send, resends=every(0.05))
     resenders = await new_tasks_after(lambda: outbox.put(draft("a")))
 
     assert [item.client_id for item in outbox.drain()] == ["a"]

@@ -8,7 +8,6 @@ import pytest
 
 from app.chat import protocol
 from app.chat.events import message_from_room_event, room_message_event
-from app.chat.history import message_from_row
 from app.chat.messages import ChatMessage
 from app.chat.models import Message
 from app.chat.protocol import (
@@ -167,7 +166,7 @@ def test_the_frame_from_a_broadcast_is_the_message_frame() -> None:
 def test_a_message_rebuilt_from_a_row_makes_the_same_frame() -> None:
     row = Message(seq=3, handle="ada", message="hi <b>", client_id="c-1", timestamp=MOMENT)
 
-    message = message_from_row("r", row)
+    message = row.as_chat_message("r")
 
     assert message.label == "r"
     assert stored_message_frame(message) == frame_from_event(room_message_event(stored_message()))
@@ -185,7 +184,7 @@ def test_live_and_history_frames_of_a_stored_message_are_identical() -> None:
     rows = room_messages_after(label="r", after=0, upto=None, limit=10)
 
     live = [frame_from_event(room_message_event(item)) for item in stored]
-    history = [stored_message_frame(message_from_row("r", row)) for row in rows]
+    history = [stored_message_frame(row.as_chat_message("r")) for row in rows]
     assert live == history
     assert [frame["id"] for frame in live] == [1, 2]
     assert "client_id" not in live[1]
