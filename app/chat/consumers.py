@@ -41,7 +41,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     accepted = False
     joined = False
-    closing = False
+    closing = False  # closed for bad input: later frames are ignored
+    going_away = False  # closed because this server stops: later frames are still taken
 
     def __init__(
         self,
@@ -145,7 +146,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def go_away(self) -> None:
         """Called when this server stops: ask the client to reconnect (to another one)."""
-        if not self.closing:
+        if not self.closing and not self.going_away:
+            self.going_away = True
             await self._answer(GoingAway())
 
     # ------------------------------------------------------------ helpers
@@ -257,7 +259,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.opted_in:
             await self._send_frame(protocol.error_frame_for(error, close=close_code))
         if close_code is not None:
-            self.closing = True
+            # Frames a stopping server still reads are taken: its disconnect hands them over.
+            self.closing = not isinstance(error, GoingAway)
             logger.info(
                 "Closing %s in %s: %s (%d)", self.connection_id, self.label, error.code, close_code
             )
