@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run up test lint format lock system-deps tools clean
+.PHONY: help run up test faults lint format lock system-deps tools clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -51,6 +51,10 @@ format: $(VENV)/.test ## Apply ruff's fixes and formatting
 
 test: system-deps lint tools ## Everything, against throwaway Redis + Postgres unless REDIS_URL/DATABASE_URL are set
 	$(PY) scripts/services.py run -- $(PY) -m pytest $(PYTEST_ARGS)
+
+faults: system-deps $(VENV)/.test ## The fault suite, long forms (Postgres down 90 s), with its table
+	PARLEY_FAULT_OUTAGE_SECONDS=90 $(PY) scripts/services.py run -- \
+	  $(PY) -m pytest -m fault -s -p no:cacheprovider tests/integration $(PYTEST_ARGS)
 
 lock: ## Re-lock requirements/*.txt from requirements/*.in (universal: every platform, Python 3.11+)
 	$(PIP) install uv

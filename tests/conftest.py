@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import pytest
 import redis
 
+from tests.support.fault_report import FaultReport
 from tests.support.procfile import ARTIFACTS
 from tests.support.topology import (
     Topology,
@@ -104,3 +105,19 @@ def make_topology(database_server_url: str, redis_url: str):
     for started, name in made:
         started.stop()
         drop_database(database_server_url, name)
+
+
+FAULT_REPORT = FaultReport()
+
+
+@pytest.fixture(scope="session")
+def fault_report() -> FaultReport:
+    """Where fault tests record their counts (printed as a table at the end of the run)."""
+    return FAULT_REPORT
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    """Print the fault table, when fault tests ran."""
+    if FAULT_REPORT.rows:
+        terminalreporter.write_sep("=", "faults injected")
+        terminalreporter.write_line(FAULT_REPORT.table())

@@ -24,6 +24,7 @@ from tests.support.chat import (
     recv_until,
     send_chat,
 )
+from tests.support.fault_report import FaultRow
 from tests.support.metrics import metric_total
 from tests.support.procfile import RoleProcess
 from tests.support.redis_server import RedisServer
@@ -115,8 +116,11 @@ def group_members(redis_server: RedisServer, label: str) -> list[str]:
     return redis_server.client().zrange(f"parley:group:room.{label}", 0, -1)
 
 
+@pytest.mark.fault
 @pytest.mark.parametrize("down_for", [0.5, 10.0], ids=["restart", "10s-outage"])
-async def test_a_redis_restart_closes_no_socket_and_the_room_goes_on(faults, down_for) -> None:
+async def test_a_redis_restart_closes_no_socket_and_the_room_goes_on(
+    faults, down_for, fault_report
+) -> None:
     web1, web2 = faults.webs
     label = create_room(web1.url)
     handles = {"ada": web1, "bob": web2}
@@ -137,6 +141,20 @@ async def test_a_redis_restart_closes_no_socket_and_the_room_goes_on(faults, dow
         f"{recovered:.1f} s after it was back"
     )
 
+    delivered = sum(len(got) for got in received)
+    acked = int(ack["client_id"] == "after-1")
+    fault_report.add(
+        FaultRow(
+            f"Redis killed, down {outage:.1f} s, started empty; 4 members on 2 servers",
+            sent=1,
+            acked=acked,
+            stored=acked,  # an ack means stored
+            lost=4 - delivered,  # deliveries missing, one message to 4 members
+            duplicated=0,
+            out_of_order=0,
+            recovery_s=recovered,
+        )
+    )
     assert [[m["message"] for m in got] for got in received] == [["after the restart"]] * 4
     assert ack["client_id"] == "after-1"
     assert all(socket.close_code is None for socket in members), "a socket was closed"

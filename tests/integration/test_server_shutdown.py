@@ -12,10 +12,12 @@ import os
 import signal
 import time
 
+import pytest
 from websockets.exceptions import ConnectionClosed
 
 from tests.support.chat import connect, create_room, recv_json, recv_until, send_chat
 from tests.support.checks import room_rows
+from tests.support.fault_report import FaultRow, count_faults
 
 CLOSE_TRY_AGAIN_LATER = 4503  # docs/protocol.md: reconnect (here: the server is stopping)
 HANG_GUARD = 60.0  # seconds: only bounds a hang
@@ -34,8 +36,9 @@ async def error_codes_until_closed(socket) -> list[str]:
         return codes
 
 
+@pytest.mark.fault
 async def test_sigterm_hands_over_every_unacknowledged_message_and_says_reconnect(
-    make_topology,
+    make_topology, fault_report
 ) -> None:
     topology = make_topology(webs=1, workers=1, PARLEY_SHUTDOWN_CLOSE_SECONDS="1")
     web, worker = topology.webs[0], topology.workers[0]
@@ -64,6 +67,20 @@ async def test_sigterm_hands_over_every_unacknowledged_message_and_says_reconnec
     stored = [row.message for row in room_rows(topology, label)]
     print(f"\nThe server exited with {code} {stopped_in:.1f} s after SIGTERM; stored {stored}")
 
+    sent = {who: [f"{who} {n}" for n in range(COUNT)] for who in ("opted", "plain")}
+    lost, duplicated, out_of_order = count_faults(sent, stored)
+    fault_report.add(
+        FaultRow(
+            "SIGTERM to an interface server, worker paused",
+            sent=2 * COUNT,
+            acked=0,
+            stored=len(stored),
+            lost=lost,
+            duplicated=duplicated,
+            out_of_order=out_of_order,
+            recovery_s=stopped_in,
+        )
+    )
     assert code == 0, web.log_tail()
     assert (opted.close_code, plain.close_code) == (CLOSE_TRY_AGAIN_LATER, CLOSE_TRY_AGAIN_LATER)
     assert heard == ["going_away"]
