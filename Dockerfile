@@ -48,8 +48,11 @@ COPY app ./app
 # Hashed, compressed static files (whitenoise's manifest storage) and bytecode, so
 # that nothing has to be written at run time. The SECRET_KEY here is a placeholder
 # that exists only in this RUN step's environment: it is not an ENV or ARG, so it
-# is in no layer, no image config and no history of the final image.
+# is in no layer, no image config and no history of the final image. Production
+# settings refuse to start without REDIS_URL unless told the process runs alone,
+# which this build step does (it connects to nothing).
 RUN SECRET_KEY=collectstatic-placeholder-not-a-secret \
+    PARLEY_SINGLE_PROCESS=true \
     DJANGO_SETTINGS_MODULE=app.config.settings.production \
     /opt/venv/bin/python manage.py collectstatic --noinput -v0 \
     && /opt/venv/bin/python -m compileall -q app

@@ -9,5 +9,7 @@ from django.core.asgi import get_asgi_application  # noqa: E402
 django_asgi_app = get_asgi_application()
 
 from app.config.routing import build_application  # noqa: E402
+from app.ops.exporter import serve_metrics  # noqa: E402
 
 application = build_application(django_asgi_app)
+serve_metrics()  # on METRICS_PORT, when set

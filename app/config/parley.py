@@ -51,8 +51,8 @@ class ParleySettings:
     # Riding out outages: exponential backoff from retry_first_seconds.
     retry_first_seconds: float = _tunable(0.1, minimum=0.001)
     retry_max_seconds: float = _tunable(5.0, minimum=0.001)
-    store_retries: int = _tunable(10, minimum=0)
-    store_retry_max_seconds: float = _tunable(30.0, minimum=0.001)
+    store_retries: int = _tunable(0, minimum=0)  # 0: while Postgres is down, keep trying
+    store_retry_max_seconds: float = _tunable(10.0, minimum=0.001)
     layer_send_retries: int = _tunable(5, minimum=0)
 
     @staticmethod

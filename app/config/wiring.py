@@ -11,7 +11,6 @@ from channels.layers import get_channel_layer
 from channels.routing import ChannelNameRouter
 from django.conf import settings
 from django.urls import URLPattern
-from redis import asyncio as aioredis
 
 from app.chat.consumers import ChatConsumer
 from app.chat.history import RoomHistory
@@ -25,7 +24,7 @@ from app.chat.urls import chat_urlpatterns
 from app.chat.worker import PersistConsumer, PersistWorker
 from app.config.parley import ParleySettings
 from app.config.shutdown import stop_gracefully_on_sigterm
-from app.ops.redis import client_kwargs
+from app.ops.redis import async_client
 
 logger = logging.getLogger(__name__)
 
@@ -41,8 +40,8 @@ def presence_store() -> PresenceStore:
     """The store that fits the configured channel layer: Redis when there is one."""
     if not settings.REDIS_HOSTS:
         return MemoryPresence()
-    url, kwargs = client_kwargs(settings.REDIS_HOSTS[0])
-    client = aioredis.Redis.from_url(url, decode_responses=True, **kwargs)
+    # A pool of its own (presence decodes replies; the layer does not) that waits at its limit.
+    client = async_client(settings.REDIS_HOSTS[0], decode_responses=True)
     return RedisPresence(client, ttl=CONFIG.presence_ttl_seconds)
 
 
@@ -97,7 +96,7 @@ def channel_router() -> ChannelNameRouter:
         store_backoff=Backoff(
             first=CONFIG.retry_first_seconds,
             maximum=CONFIG.store_retry_max_seconds,
-            retries=CONFIG.store_retries,
+            retries=CONFIG.store_retries or None,
         ),
         send_backoff=Backoff(
             first=CONFIG.retry_first_seconds,

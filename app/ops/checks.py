@@ -1,15 +1,23 @@
-"""Readiness checks: can this process reach Postgres and Redis right now?"""
+"""Readiness checks: can this process reach Postgres and Redis right now?
+
+Probes and scrapes come every few seconds from every pod, so Redis is asked
+through one long-lived client per process and shard (``check_client``: a pool
+of two, short timeouts), never through a connection opened per request.
+"""
 
 import logging
+import threading
 
 import redis
 from django.conf import settings
 from django.db import connections
 
-from app.ops.redis import client_kwargs
+from app.ops.redis import check_client
 
 logger = logging.getLogger(__name__)
-CHECK_TIMEOUT_SECONDS = 2
+
+_clients: dict[str, redis.Redis] = {}
+_clients_lock = threading.Lock()
 
 
 def check_database() -> str:
@@ -29,14 +37,11 @@ def check_redis() -> str:
     if not settings.REDIS_HOSTS:
         return "not configured"
     for host in settings.REDIS_HOSTS:
-        client = _short_lived_client(host)
         try:
-            client.ping()
+            shared_client(host).ping()
         except Exception as error:
             logger.warning("Readiness: Redis unreachable: %s", error)
             return f"error: {type(error).__name__}"
-        finally:
-            client.close()
     return "ok"
 
 
@@ -46,23 +51,13 @@ def persist_queue_depth() -> int | None:
         return None
     layer_config = settings.CHANNEL_LAYERS["default"]["CONFIG"]
     key = layer_config["prefix"] + settings.PERSIST_CHANNEL
-    depth = 0
-    for host in settings.REDIS_HOSTS:
-        client = _short_lived_client(host)
-        try:
-            depth += client.zcard(key)
-        finally:
-            client.close()
-    return depth
+    return sum(shared_client(host).zcard(key) for host in settings.REDIS_HOSTS)
 
 
-def _short_lived_client(host: dict) -> redis.Redis:
-    """A synchronous client for one check, with short timeouts and no retries."""
-    url, kwargs = client_kwargs(host)
-    kwargs.update(
-        socket_timeout=CHECK_TIMEOUT_SECONDS,
-        socket_connect_timeout=CHECK_TIMEOUT_SECONDS,
-        retry_on_timeout=False,
-    )
-    kwargs.pop("max_connections", None)
-    return redis.Redis.from_url(url, **kwargs)
+def shared_client(host: dict) -> redis.Redis:
+    """This process's check client for one Redis, made on first use (threads share it)."""
+    address = host["address"]
+    with _clients_lock:
+        if address not in _clients:
+            _clients[address] = check_client(host)
+        return _clients[address]

@@ -1,11 +1,13 @@
 """Liveness, readiness and metrics endpoints (no sessions, no CSRF, no templates)."""
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.conf import settings
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 import app.ops.metrics  # noqa: F401  (registers Parley's metrics)
 from app.ops.checks import check_database, check_redis
+from app.ops.lifecycle import is_stopping
 
 
 @require_GET
@@ -16,7 +18,13 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Readiness: 200 when Postgres and Redis answer, else 503 naming the one that failed."""
+    """Readiness: 200 when Postgres and Redis answer, else 503 naming the one that failed.
+
+    A process that is stopping (SIGTERM) answers 503 ``stopping`` at once, so
+    that load balancers send its sockets' reconnects elsewhere.
+    """
+    if is_stopping():
+        return JsonResponse({"status": "stopping", "checks": {}}, status=503)
     checks = {"database": check_database(), "redis": check_redis()}
     ready = all(result in ("ok", "not configured") for result in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
@@ -25,5 +33,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def metrics(request: HttpRequest) -> HttpResponse:
-    """Prometheus exposition of this process's metrics."""
+    """Prometheus exposition of this process's metrics; 404 where METRICS_PORT serves them."""
+    if settings.METRICS_PORT:
+        raise Http404("Metrics are served on METRICS_PORT.")
     return HttpResponse(generate_latest(REGISTRY), content_type=CONTENT_TYPE_LATEST)

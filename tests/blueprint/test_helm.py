@@ -190,6 +190,15 @@ BAD_VALUES = {
     "worker metrics port out of range": ({"worker": {"metricsPort": 70000}}, "metricsPort"),
     "secret env in ConfigMap extras": ({"config": {"extraEnv": {"SECRET_KEY": "x"}}}, "extraEnv"),
     "database URL scheme": ({"secrets": {"databaseUrl": "mysql://db/parley"}}, "databaseUrl"),
+    "ws metrics port out of range": ({"ws": {"metricsPort": 80}}, "metricsPort"),
+    "HSTS not a number": ({"security": {"hstsSeconds": "a year"}}, "hstsSeconds"),
+    "admin not a boolean": ({"security": {"adminEnabled": "yes"}}, "adminEnabled"),
+    "unknown security key": ({"security": {"csp": "x"}}, "csp"),
+    "egress port out of range": ({"networkPolicy": {"egressPorts": [70000]}}, "egressPorts"),
+    "chart-set env in ConfigMap extras": (
+        {"config": {"extraEnv": {"ADMIN_ENABLED": "true"}}},
+        "extraEnv",
+    ),
     "anti-affinity preset not in enum": (
         {"web": {"podAntiAffinityPreset": "always"}},
         "podAntiAffinityPreset",
@@ -247,7 +256,10 @@ def test_crd_objects_are_well_formed(rendered):
         in spec["selector"]["matchExpressions"][0]["values"]
     ]
     port_names = {p["name"] for s in selected for p in s["spec"]["ports"]}
-    assert {e["port"] for e in spec["endpoints"]} == port_names == {"http", "metrics"}
+    assert {e["port"] for e in spec["endpoints"]} == {"metrics"}
+    assert port_names == {"http", "metrics"}  # http Services are selected but yield no target
+    metrics_services = {n for n, svc in services.items() if n.endswith("-metrics")}
+    assert metrics_services == {f"parley-all-{role}-metrics" for role in ROLES}
     assert all(e["path"] == "/metrics" and e["interval"] == "15s" for e in spec["endpoints"])
 
     for name, scenario in (("parley", "gateway-api"), ("parley-all", "all-options")):
@@ -288,10 +300,15 @@ def test_each_role_runs_its_contract_command(default):
     ]  # fmt: skip
     worker = pod_spec(one(default, "Deployment", "parley-worker"))["containers"][0]
     assert worker["command"] == ["python", "manage.py", "runworker", "chat.persist"]
-    assert env_of(worker)["METRICS_PORT"] == "9100"
-    assert worker["ports"] == [{"name": "metrics", "containerPort": 9100, "protocol": "TCP"}]
+    metrics_port = {"name": "metrics", "containerPort": 9100, "protocol": "TCP"}
+    assert worker["ports"] == [metrics_port]
     for container in (ws, web):
-        assert container["ports"] == [{"name": "http", "containerPort": 8000, "protocol": "TCP"}]
+        assert container["ports"] == [
+            {"name": "http", "containerPort": 8000, "protocol": "TCP"},
+            metrics_port,
+        ]
+    for container in (ws, web, worker):
+        assert env_of(container)["METRICS_PORT"] == "9100"
     for container in (ws, web, worker):
         assert container["image"] == "ghcr.io/parley-chat/parley:0.1.0"
 
@@ -521,6 +538,8 @@ def test_config_map_holds_the_environment_contract(default):
         "PORT": "8000",
         "LOG_LEVEL": "INFO",
         "WEBSOCKET_PING_INTERVAL": "20",
+        "ADMIN_ENABLED": "false",
+        "SECURE_HSTS_SECONDS": "31536000",
     }
     for role in ROLES:
         container = pod_spec(one(default, "Deployment", f"parley-{role}"))["containers"][0]
@@ -614,20 +633,106 @@ def test_ingress_routes_chat_to_interface_servers(rendered):
     assert not find(rendered["default"], "Ingress"), "the Ingress is opt-in"
 
 
-def test_network_policy(rendered):
-    policy = one(rendered["default"], "NetworkPolicy", "parley")
-    assert policy["spec"]["podSelector"]["matchLabels"] == {
+def policies_of(objects: list[dict], prefix: str = "parley") -> dict[str, dict]:
+    """The NetworkPolicies' specs by role ("release" for the one over every pod)."""
+    found = {p["metadata"]["name"]: p["spec"] for p in find(objects, "NetworkPolicy")}
+    return {
+        ("release" if name == prefix else name.removeprefix(f"{prefix}-")): spec
+        for name, spec in found.items()
+    }
+
+
+def test_network_policies_admit_only_what_each_role_needs(default):
+    policies = policies_of(default)
+    release = policies["release"]
+
+    assert set(policies) == {"release", "ws", "web", "worker"}
+    assert release["podSelector"]["matchLabels"] == {
         "app.kubernetes.io/name": "parley",
         "app.kubernetes.io/instance": "parley",
     }
-    ports = [r["ports"][0]["port"] for r in policy["spec"]["ingress"]]
-    assert ports == ["http", "metrics"]
-    strict = one(rendered["all-options"], "NetworkPolicy", "parley-all")["spec"]
-    assert all("from" in rule for rule in strict["ingress"])
+    assert release["policyTypes"] == ["Ingress", "Egress"]
+    assert release["ingress"] == [], "no pod accepts anything its role does not need"
+    assert {} not in release["egress"], "egress is not open by default"
+    egress_ports = [(p["port"], p["protocol"]) for rule in release["egress"] for p in rule["ports"]]
+    assert set(egress_ports) == {(53, "UDP"), (53, "TCP"), (5432, "TCP"), (6379, "TCP"),
+                                 (6380, "TCP"), ("http", "TCP")}  # fmt: skip
+    ingress_nginx = {"matchLabels": {"kubernetes.io/metadata.name": "ingress-nginx"}}
+    monitoring = {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+    helm_test = {"matchLabels": {**release["podSelector"]["matchLabels"],
+                                 "app.kubernetes.io/component": "test"}}  # fmt: skip
+    for role in ROLES:
+        spec = policies[role]
+        assert spec["podSelector"]["matchLabels"]["app.kubernetes.io/component"] == role
+        assert spec["policyTypes"] == ["Ingress"]
+        rules = {rule["ports"][0]["port"]: rule for rule in spec["ingress"]}
+        assert all(rule.get("from") for rule in rules.values()), f"{role}: a rule admits anyone"
+        assert rules["metrics"]["from"] == [{"namespaceSelector": monitoring}]
+        if role == "worker":
+            assert set(rules) == {"metrics"}, "workers take no HTTP"
+        else:
+            assert set(rules) == {"http", "metrics"}
+            assert rules["http"]["from"] == [
+                {"namespaceSelector": ingress_nginx},
+                {"podSelector": helm_test},
+            ]
+
+
+def test_network_policies_relax_value_by_value(rendered, tmp_path):
+    strict = policies_of(rendered["all-options"], "parley-all")
     assert {"ports": [{"port": 53, "protocol": "UDP"}, {"port": 53, "protocol": "TCP"}]} in strict[
-        "egress"
-    ]
+        "release"
+    ]["egress"]
+    assert any(
+        rule.get("to", [{}])[0].get("ipBlock") == {"cidr": "10.0.0.0/16"}
+        for rule in strict["release"]["egress"]
+    ), "extraEgress"
+    values = write_values(tmp_path, {"networkPolicy": {"allowExternal": True,
+                                                       "allowExternalEgress": True}})  # fmt: skip
+    relaxed = policies_of(template("-f", str(values)))
+    assert relaxed["release"]["egress"] == [{}]
+    for role in ("ws", "web"):
+        http = next(r for r in relaxed[role]["ingress"] if r["ports"][0]["port"] == "http")
+        assert "from" not in http, "allowExternal admits HTTP from anywhere"
     assert not find(rendered["no-autoscaling"], "NetworkPolicy")
+
+
+def test_metrics_are_never_behind_the_ingress_or_the_route(rendered):
+    for name, objects in rendered.items():
+        services = {svc["metadata"]["name"]: svc for svc in find(objects, "Service")}
+        routed = [
+            (path["backend"]["service"]["name"], path["backend"]["service"]["port"])
+            for ingress in find(objects, "Ingress")
+            for rule in ingress["spec"]["rules"]
+            for path in rule["http"]["paths"]
+        ]
+        routed += [
+            (ref["name"], {"number": ref["port"]})
+            for route in find(objects, "HTTPRoute")
+            for rule in route["spec"]["rules"]
+            for ref in rule["backendRefs"]
+        ]
+        for service, port in routed:
+            ports = services[service]["spec"]["ports"]
+            target = next(p for p in ports if port in ({"name": p["name"]}, {"number": p["port"]}))
+            assert target["targetPort"] == "http", f"{name}: {service} routes {target}"
+            assert all(p["targetPort"] != "metrics" for p in ports), f"{name}: {service}"
+
+
+def test_security_defaults_and_the_values_that_relax_them(default, tmp_path):
+    config = one(default, "ConfigMap", "parley")["data"]
+    assert config["ADMIN_ENABLED"] == "false"
+    assert config["SECURE_HSTS_SECONDS"] == "31536000"
+    assert "CONTENT_SECURITY_POLICY" not in config, "the app's own policy applies"
+    off = {"adminEnabled": True, "hstsSeconds": 0, "contentSecurityPolicy": {"enabled": False}}
+    relaxed = write_values(tmp_path, {"security": off})
+    data = one(template("-f", str(relaxed)), "ConfigMap", "parley")["data"]
+    assert (data["ADMIN_ENABLED"], data["SECURE_HSTS_SECONDS"]) == ("true", "0")
+    assert data["CONTENT_SECURITY_POLICY"] == ""
+    policy = "default-src 'self'; connect-src 'self' {websocket}"
+    own = write_values(tmp_path, {"security": {"contentSecurityPolicy": {"policy": policy}}})
+    data = one(template("-f", str(own)), "ConfigMap", "parley")["data"]
+    assert data["CONTENT_SECURITY_POLICY"] == policy
 
 
 def test_names_are_truncated_to_63_characters():

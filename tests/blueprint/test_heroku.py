@@ -17,6 +17,10 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = Path(__file__).parent / "schemas" / "app-json.schema.json"
 # Heroku's router closes a WebSocket that has been idle for 55 seconds.
 ROUTER_IDLE_TIMEOUT_SECONDS = 55
+# Most client connections each Heroku Redis plan accepts (Heroku's plan table; mini: 20).
+HEROKU_REDIS_CLIENTS = {"mini": 20, "premium-0": 40, "premium-1": 80, "premium-2": 200}
+# Kept free for a one-off dyno (`heroku run`) or `heroku redis:cli`.
+SPARE_REDIS_CLIENTS = 2
 
 
 def read_json(path: Path) -> dict:
@@ -133,3 +137,27 @@ def test_python_buildpack_inputs(manifest):
     assert "-r requirements/base.txt" in requirements
     version = (ROOT / ".python-version").read_text(encoding="utf-8").strip()
     assert re.fullmatch(r"3\.(1[1-9]|[2-9]\d)", version), f"major.minor, >= 3.11: {version!r}"
+
+
+def test_redis_pools_fit_the_heroku_redis_plan(manifest):
+    """Every dyno's pools at their limit stay within the plan's client connections.
+
+    Parley's pools wait at their limit instead of failing, so a small pool is slower under a
+    burst, never broken; a pool larger than the plan allows fails with "max number of clients
+    reached" instead. The web dyno (daphne) holds the channel layer's pool, presence's and one
+    connection for readiness and metrics; a worker its layer pool and that one connection.
+    """
+    plan = next(
+        a["plan"] if isinstance(a, dict) else a
+        for a in manifest["addons"]
+        if (a["plan"] if isinstance(a, dict) else a).startswith("heroku-redis:")
+    )
+    limit = HEROKU_REDIS_CLIENTS[plan.split(":", 1)[1]]
+    pool = int(manifest["env"]["REDIS_MAX_CONNECTIONS"]["value"])
+    web = manifest["formation"]["web"]["quantity"]
+    worker = manifest["formation"]["worker"]["quantity"]
+    used = web * (2 * pool + 1) + worker * (pool + 1) + SPARE_REDIS_CLIENTS
+
+    assert pool >= 2, "one connection waits in the blocking pop, one sends"
+    assert used <= limit, f"{used} connections at the pools' limits; {plan} accepts {limit}"
+    assert str(limit) in manifest["env"]["REDIS_MAX_CONNECTIONS"]["description"]

@@ -8,7 +8,10 @@ credentials; every third-party action pinned to a full commit SHA with a
 """
 
 import json
+import os
 import re
+import shlex
+import stat
 import subprocess
 from pathlib import Path
 
@@ -30,6 +33,20 @@ READ_ONLY_TOP_LEVEL = ({}, {"contents": "read"})
 USES_LINE = re.compile(r"^\s*(?:-\s+)?uses:\s*(?P<ref>[^\s#]+)\s*(?:#\s*(?P<comment>.*))?$")
 PINNED = re.compile(r"^[\w.-]+/[\w.-]+(?:/[\w./-]+)?@[0-9a-f]{40}$")
 VERSION_COMMENT = re.compile(r"^v?\d+\.\d+\.\d+\b")
+EXPRESSION = re.compile(r"\$\{\{(?P<body>.*?)\}\}")
+FALLBACK = re.compile(r"\|\|\s*'(?P<literal>[^']*)'\s*$")
+HELM_RUN = re.compile(r"\bhelm\s+(?:upgrade|install)\b")
+# `helm upgrade` flags that `helm template` does not take; everything else is passed on as is,
+# so a flag that `helm template` does not know fails the render like a typo would.
+UPGRADE_ONLY_SWITCHES = {"--install", "--reuse-values", "--reset-values",
+                         "--reset-then-reuse-values", "--cleanup-on-fail"}  # fmt: skip
+UPGRADE_ONLY_WITH_VALUE = {"--history-max", "--max-history"}
+# What the runner's environment holds where a step reads it.
+RUNNER_ENV = {
+    "GITHUB_REPOSITORY": "Parley-Chat/parley",
+    "GITHUB_SHA": "0123456789abcdef0123456789abcdef01234567",
+    "GITHUB_WORKSPACE": str(Path(__file__).resolve().parents[2]),
+}
 
 
 def load(path: Path) -> dict:
@@ -232,3 +249,120 @@ def test_checkov_finds_no_failed_checks():
     for skipped in (c for r in checks for c in r["skipped_checks"]):
         reason = skipped.get("check_result", {}).get("suppress_comment", "")
         assert len(reason) > 20, f"{skipped['check_id']} skipped without a reason"
+
+
+# ------------------------------------------------------------------ helm commands, rendered
+
+
+def dummy(expression: str, unset: str) -> str:
+    """A stand-in for a ``${{ ... }}`` expression: its literal fallback, else ``unset``."""
+    fallback = FALLBACK.search(expression.strip())
+    return fallback["literal"] if fallback else unset
+
+
+def with_dummies(text: str, unset: str) -> str:
+    """``text`` with every GitHub expression replaced by its stand-in."""
+    return EXPRESSION.sub(lambda match: dummy(match["body"], unset), text)
+
+
+def helm_steps() -> list[tuple[str, str, dict, dict]]:
+    """(workflow, job id, job, step) of every step that runs `helm upgrade` or `helm install`."""
+    found = []
+    for path in WORKFLOWS:
+        for job_id, job in load(path).get("jobs", {}).items():
+            for step in job.get("steps", []):
+                if HELM_RUN.search(step.get("run", "")):
+                    found.append((path.name, job_id, job, step))
+    return found
+
+
+HELM_STEPS = helm_steps()
+
+
+def recorded_helm_calls(
+    document_env: dict, job: dict, step: dict, tmp_path: Path, unset: str
+) -> list[list]:
+    """Run the step's script with a recording ``helm`` first on PATH; return each call's argv.
+
+    Expressions (variables, secrets, event fields) become their literal fallback where they
+    have one, else ``unset``: a dummy word, or "" to take the script's own defaults.
+    """
+    calls = tmp_path / "calls.jsonl"
+    fake = tmp_path / "bin" / "helm"
+    fake.parent.mkdir()
+    fake.write_text(
+        "#!/usr/bin/env python3\nimport json, os, sys\n"
+        "with open(os.environ['HELM_CALLS'], 'a') as out:\n"
+        "    out.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+    )
+    fake.chmod(fake.stat().st_mode | stat.S_IXUSR)
+    env = {"PATH": f"{fake.parent}:{os.environ['PATH']}", "HOME": str(tmp_path)}
+    env |= RUNNER_ENV | {"RUNNER_TEMP": str(tmp_path), "GITHUB_ENV": str(tmp_path / "env")}
+    for scope in (document_env, job.get("env", {}), step.get("env", {})):
+        env |= {name: with_dummies(str(value), unset) for name, value in scope.items()}
+    env["HELM_CALLS"] = str(calls)
+    script = with_dummies(step["run"], unset)
+    result = subprocess.run(
+        ["bash", "--noprofile", "--norc", "-eo", "pipefail", "-c", script],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60, check=False,
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return [json.loads(line) for line in calls.read_text().splitlines()]
+
+
+def as_template(argv: list[str], values_file: Path) -> list[str]:
+    """``helm upgrade --install R C <flags>`` as ``helm template R C <the same flags>``."""
+    command, args = argv[0], argv[1:]
+    assert command in ("upgrade", "install"), argv
+    out, i = ["template", "--is-upgrade"] if command == "upgrade" else ["template"], 0
+    while i < len(args):
+        arg = args[i]
+        if arg in UPGRADE_ONLY_SWITCHES:
+            i += 1
+            continue
+        if arg in UPGRADE_ONLY_WITH_VALUE:
+            i += 2
+            continue
+        if arg in ("--values", "-f") and not (ROOT / args[i + 1]).is_file():
+            out += [arg, str(values_file)]  # a values file the runner would have: a dummy one
+            i += 2
+            continue
+        out.append(arg)
+        i += 1
+    return out
+
+
+def test_every_helm_upgrade_is_found():
+    assert {name for name, *_ in HELM_STEPS} >= {"deploy.yml"}
+
+
+@pytest.mark.parametrize("unset", ["dummy-value", ""], ids=["inputs-set", "inputs-empty"])
+@pytest.mark.parametrize(
+    ("workflow", "job_id", "job", "step"),
+    HELM_STEPS,
+    ids=[f"{name}:{job_id}:{step.get('name', '')}" for name, job_id, _, step in HELM_STEPS],
+)
+def test_helm_upgrade_renders_against_the_chart(workflow, job_id, job, step, unset, tmp_path):
+    """The exact command, run by bash with dummy inputs, then rendered with `helm template`.
+
+    The chart's values.schema.json refuses unknown keys, so a value the workflow sets that the
+    chart does not have (a misspelt or misplaced key) fails here instead of in every deploy.
+    """
+    document_env = load(WORKFLOWS_DIR / workflow).get("env", {})
+    calls = recorded_helm_calls(document_env, job, step, tmp_path, unset)
+    upgrades = [argv for argv in calls if argv[:1] in (["upgrade"], ["install"])]
+    assert upgrades, f"{workflow}:{job_id} ran no helm upgrade: {calls}"
+    values = tmp_path / "values.yaml"
+    values.write_text("{}\n")
+    for argv in upgrades:
+        command = [find_tool("helm"), *as_template(argv, values)]
+        env = {**os.environ, **{name: str(tmp_path / name) for name in HELM_HOMES}}
+        result = subprocess.run(
+            command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False
+        )
+        assert result.returncode == 0, f"{shlex.join(command)}\n{result.stderr}"
+        rendered = [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+        assert any(doc["kind"] == "Deployment" for doc in rendered)
+
+
+HELM_HOMES = ("HELM_CACHE_HOME", "HELM_CONFIG_HOME", "HELM_DATA_HOME")

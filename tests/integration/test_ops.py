@@ -73,11 +73,12 @@ class RedisServer:
 
 @dataclass
 class OpsTopology:
-    """One web (daphne) and one worker (with its metrics port) on a private Redis."""
+    """One web (daphne) and one worker, each with its own metrics port, on a private Redis."""
 
     redis: RedisServer
     web: RoleProcess
     worker: RoleProcess
+    web_metrics_url: str
     worker_metrics_url: str
     env: dict[str, str]
 
@@ -87,24 +88,34 @@ def ops(database_server_url: str, tmp_path_factory) -> Iterator[OpsTopology]:
     """Start a private Redis, then release, one worker and one web on it."""
     redis_server = RedisServer(tmp_path_factory.mktemp("ops-redis")).start()
     name = f"parley_ops_{uuid.uuid4().hex[:8]}"
-    metrics_port = free_port()
-    env = production_env(
-        create_database(database_server_url, name),
-        redis_server.url,
-        METRICS_PORT=str(metrics_port),
-    )
+    worker_metrics, web_metrics = free_port(), free_port()
+    env = production_env(create_database(database_server_url, name), redis_server.url)
     topology = Topology(env)
     try:
         collectstatic(env)  # the room pages need the manifest in production
         topology.release()
-        worker = start_role(topology.workers, "ops-worker", "worker", env)
-        web = start_role(topology.webs, "ops-web", "web", env, port=free_port())
+        worker = start_role(topology.workers, "ops-worker", "worker", metrics(env, worker_metrics))
+        web = start_role(
+            topology.webs, "ops-web", "web", metrics(env, web_metrics), port=free_port()
+        )
         web.wait_ready()
-        yield OpsTopology(redis_server, web, worker, f"http://127.0.0.1:{metrics_port}/", env)
+        yield OpsTopology(
+            redis_server,
+            web,
+            worker,
+            f"http://127.0.0.1:{web_metrics}/",
+            f"http://127.0.0.1:{worker_metrics}/",
+            env,
+        )
     finally:
         topology.stop()
         redis_server.stop()
         drop_database(database_server_url, name)
+
+
+def metrics(env: dict[str, str], port: int) -> dict[str, str]:
+    """``env`` with METRICS_PORT set to ``port``."""
+    return {**env, "METRICS_PORT": str(port)}
 
 
 def test_healthz_answers(ops):
@@ -113,6 +124,53 @@ def test_healthz_answers(ops):
 
 def test_readyz_reports_every_check_ok(ops):
     assert get_json(f"{ops.web.url}/readyz") == (200, READY)
+
+
+def test_metrics_are_off_the_public_port_and_on_the_metrics_port(ops):
+    # The Ingress routes the HTTP port: metrics must not answer there.
+    assert get_status(f"{ops.web.url}/metrics") == 404
+    for url in (ops.web_metrics_url, ops.worker_metrics_url):
+        assert ("parley_frames_in_total", frozenset()) in eventually(
+            lambda url=url: scrape_if_up(url), f"metrics on {url}"
+        )
+
+
+def test_readiness_and_scrapes_reuse_their_redis_connections(ops):
+    """Probes and scrapes every few seconds must not open a Redis connection each."""
+    for url in (f"{ops.web.url}/readyz", ops.web_metrics_url, ops.worker_metrics_url):
+        urllib.request.urlopen(url, timeout=10).close()  # each process's client is open
+    before = connections_received(ops.redis)
+    for _ in range(20):
+        assert get_json(f"{ops.web.url}/readyz") == (200, READY)
+        scrape(ops.web_metrics_url)
+        scrape(ops.worker_metrics_url)
+    opened = connections_received(ops.redis) - before
+    print(f"60 readiness checks and scrapes opened {opened} Redis connection(s)")
+
+    assert opened <= 2, f"60 checks and scrapes opened {opened} Redis connections"
+
+
+def test_admin_is_off_unless_enabled(ops):
+    assert get_status(f"{ops.web.url}/admin/") == 404
+    assert get_status(f"{ops.web.url}/admin/login/") == 404
+
+
+def test_https_pages_get_hsts_and_every_page_a_content_security_policy(ops):
+    plain = get_headers(f"{ops.web.url}/")
+    https = get_headers(f"{ops.web.url}/", {"X-Forwarded-Proto": "https"})
+    host = f"127.0.0.1:{ops.web.port}"
+
+    assert "Strict-Transport-Security" not in plain, "HSTS only over HTTPS"
+    assert https["Strict-Transport-Security"] == "max-age=31536000"
+    for headers, socket_url in ((plain, f"ws://{host}"), (https, f"wss://{host}")):
+        policy = dict(
+            directive.strip().split(" ", 1)
+            for directive in headers["Content-Security-Policy"].split(";")
+        )
+        assert policy["script-src"] == "'self'"
+        assert policy["connect-src"] == f"'self' {socket_url}"
+        assert policy["frame-ancestors"] == "'none'"
+        assert policy["object-src"] == "'none'"
 
 
 async def test_metrics_count_traffic_on_web_and_worker(ops):
@@ -128,7 +186,7 @@ async def test_metrics_count_traffic_on_web_and_worker(ops):
         for text in texts:
             await send_chat(members[0], "metered", text)
         await asyncio.gather(*(recv_messages(m, len(texts)) for m in members))
-        web = scrape(f"{ops.web.url}/metrics")
+        web = scrape(ops.web_metrics_url)
     finally:
         await asyncio.gather(*(m.close() for m in members))
 
@@ -141,7 +199,7 @@ async def test_metrics_count_traffic_on_web_and_worker(ops):
     assert sample(worker, "parley_messages_stored_total") >= len(texts)
     assert sample(worker, "parley_persist_latency_seconds_count") >= len(texts)
     assert sample(worker, "parley_persist_queue_depth") >= 0  # present: Redis is readable
-    eventually(lambda: connections(ops.web) == 0, "the connections gauge to drop to 0")
+    eventually(lambda: connections(ops) == 0, "the connections gauge to drop to 0")
     ops.web.assert_running()
     ops.worker.assert_running()
 
@@ -208,6 +266,42 @@ def get_json(url: str) -> tuple[int, dict[str, Any]]:
             return error.code, json.load(error)
 
 
+def get_status(url: str) -> int:
+    """GET ``url``; return its status code, without following redirects."""
+    opener = urllib.request.build_opener(NoRedirect)
+    try:
+        with opener.open(url, timeout=10) as response:
+            return response.status
+    except urllib.error.HTTPError as error:
+        with error:
+            return error.code
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    """Report a redirect as the answer instead of following it."""
+
+    def redirect_request(self, *args, **kwargs):
+        """Follow nothing."""
+        return None
+
+
+def get_headers(url: str, headers: dict[str, str] | None = None) -> dict[str, str]:
+    """GET ``url`` (expecting 200); return its response headers."""
+    request = urllib.request.Request(url, headers=headers or {})
+    with urllib.request.urlopen(request, timeout=10) as response:
+        assert response.status == 200
+        return dict(response.headers)
+
+
+def connections_received(server: RedisServer) -> int:
+    """Connections the Redis server has accepted since it started."""
+    client = redis.Redis(port=server.port, socket_timeout=5)
+    try:
+        return int(client.info("stats")["total_connections_received"])
+    finally:
+        client.close()
+
+
 def wait_for_status(
     url: str, status: int, *, process: RoleProcess | None = None, timeout: float = 60.0
 ) -> dict[str, Any]:
@@ -267,7 +361,7 @@ def sample(samples: Samples, name: str, **labels: str) -> float:
     return samples[key]
 
 
-def connections(web: RoleProcess) -> float:
-    """Open chat sockets on ``web``, both dialects, as its metrics say."""
-    samples = scrape(f"{web.url}/metrics")
+def connections(ops: OpsTopology) -> float:
+    """Open chat sockets on the web process, both dialects, as its metrics say."""
+    samples = scrape(ops.web_metrics_url)
     return sum(v for (name, _), v in samples.items() if name == "parley_websocket_connections")

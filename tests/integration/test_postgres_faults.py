@@ -85,7 +85,12 @@ async def test_a_postgres_outage_under_traffic_loses_nothing_acknowledged(
     left = [f"left {n}" for n in range(5)]
 
     leaver = await connect(web.ws_url, label)  # joins now: no join succeeds without Postgres
-    sending = asyncio.gather(*(s.run(PER_SENDER, fallback=web, pace=0.5) for s in senders))
+    sending = asyncio.gather(
+        *(
+            s.run(PER_SENDER, fallback=web, pace=0.5, ack_within=OUTAGE_SECONDS + 90)
+            for s in senders
+        )
+    )
     await asyncio.sleep(2)
     postgres.stop()
     stopped = time.monotonic()

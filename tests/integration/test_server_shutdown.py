@@ -8,9 +8,12 @@ reconnect with the documented code.
 """
 
 import asyncio
+import json
 import os
 import signal
 import time
+import urllib.error
+import urllib.request
 
 import pytest
 from websockets.exceptions import ConnectionClosed
@@ -22,6 +25,23 @@ from tests.support.fault_report import FaultRow, count_faults
 CLOSE_TRY_AGAIN_LATER = 4503  # docs/protocol.md: reconnect (here: the server is stopping)
 HANG_GUARD = 60.0  # seconds: only bounds a hang
 COUNT = 5
+
+
+def readiness_while_stopping(web) -> tuple[int, str] | None:
+    """The first /readyz answer after SIGTERM: (status, body status), None if none came."""
+    deadline = time.monotonic() + HANG_GUARD
+    while web.process.poll() is None and time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(f"{web.url}/readyz", timeout=2) as response:
+                answer = (response.status, json.load(response)["status"])
+        except urllib.error.HTTPError as error:
+            return error.code, json.load(error)["status"]
+        except OSError:
+            return None  # the server no longer listens
+        if answer[0] != 200:
+            return answer
+        time.sleep(0.02)
+    return None
 
 
 async def error_codes_until_closed(socket) -> list[str]:
@@ -54,6 +74,8 @@ async def test_sigterm_hands_over_every_unacknowledged_message_and_says_reconnec
             await send_chat(plain, "bob", f"plain {n}")
         await asyncio.sleep(0.5)  # let the server read them all
         started = time.monotonic()
+        os.killpg(web.process.pid, signal.SIGTERM)
+        readiness = readiness_while_stopping(web)
         code = web.stop(signal.SIGTERM, timeout=HANG_GUARD)
         stopped_in = time.monotonic() - started
         heard = await error_codes_until_closed(opted)
@@ -82,6 +104,7 @@ async def test_sigterm_hands_over_every_unacknowledged_message_and_says_reconnec
         )
     )
     assert code == 0, web.log_tail()
+    assert readiness == (503, "stopping")
     assert (opted.close_code, plain.close_code) == (CLOSE_TRY_AGAIN_LATER, CLOSE_TRY_AGAIN_LATER)
     assert heard == ["going_away"]
     assert sorted(stored) == sorted(

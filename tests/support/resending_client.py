@@ -29,8 +29,10 @@ class ResendingClient:
     acked: set[str] = field(default_factory=set)
     reconnects: int = 0
 
-    async def run(self, count: int, *, fallback: RoleProcess, pace: float = 0.02) -> None:
-        """Send ``count`` messages, then await their acks (HANG_GUARD at most).
+    async def run(
+        self, count: int, *, fallback: RoleProcess, pace: float = 0.02, ack_within=HANG_GUARD
+    ) -> None:
+        """Send ``count`` messages, then await their acks (``ack_within`` seconds at most).
 
         On a dropped socket, it reconnects to ``fallback`` and resends what is pending.
         """
@@ -44,7 +46,7 @@ class ResendingClient:
             except ConnectionClosed:
                 socket = await self._reconnect(survivor)
             await asyncio.sleep(pace)
-        socket = await self._await_acks(socket, survivor)
+        socket = await self._await_acks(socket, survivor, ack_within)
         await socket.close()
 
     async def _open(self, web: RoleProcess):
@@ -70,8 +72,8 @@ class ResendingClient:
         except ConnectionClosed:
             pass
 
-    async def _await_acks(self, socket, survivor: RoleProcess):
-        deadline = time.monotonic() + HANG_GUARD
+    async def _await_acks(self, socket, survivor: RoleProcess, ack_within: float):
+        deadline = time.monotonic() + ack_within
         while self.pending and time.monotonic() < deadline:
             if self.reader.done():  # dropped after its last send: move and resend
                 socket = await self._reconnect(survivor)

@@ -33,12 +33,21 @@ print(json.dumps({
     "ALLOWED_HOSTS": s.ALLOWED_HOSTS,
     "STATIC": s.STORAGES["staticfiles"]["BACKEND"],
     "LOG_FORMATTER": s.LOGGING["handlers"]["console"]["formatter"],
+    "HSTS": getattr(s, "SECURE_HSTS_SECONDS", 0),
+    "ADMIN": getattr(s, "ADMIN_ENABLED", True),
+    "CSP": getattr(s, "CONTENT_SECURITY_POLICY", None),
+    "MIDDLEWARE": s.MIDDLEWARE,
+    "METRICS_PORT": getattr(s, "METRICS_PORT", None),
 }))
 """
 SECRET = "a-real-secret-for-this-test"
 CHANNELS_REDIS_BLOCKING_POP = 5  # channels_redis.core.RedisChannelLayer.brpop_timeout
 PLAIN_AND_TLS = "redis://plain.example.com:6379,rediss://tls.example.com:6380"
 SHARDS = ["redis://a.example.com:6379/0", "redis://b.example.com:6379/0", "redis://c:1/2"]
+PROD = {"SECRET_KEY": SECRET, "REDIS_URL": "redis://cache.example.com:6379/0"}
+LAYER_CLASS = "app.ops.layers.BlockingPoolRedisChannelLayer"
+CSP_MIDDLEWARE = "app.ops.middleware.content_security_policy"
+ONE_YEAR = 365 * 24 * 3600
 
 # case -> (settings module, the whole environment besides PATH)
 CASES: dict[str, tuple[str, dict[str, str]]] = {
@@ -49,10 +58,20 @@ CASES: dict[str, tuple[str, dict[str, str]]] = {
     "prod-debug-1": ("production", {"SECRET_KEY": SECRET, "DEBUG": "1"}),
     "prod-debug-on": ("production", {"SECRET_KEY": SECRET, "DEBUG": "on"}),
     "prod-debug-maybe": ("production", {"SECRET_KEY": SECRET, "DEBUG": "maybe"}),
-    "prod-ok": (
+    "prod-ok": ("production", {**PROD, "DEBUG": "false", "ALLOWED_HOSTS": "chat.example.com"}),
+    "prod-no-redis": ("production", {"SECRET_KEY": SECRET}),
+    "prod-empty-redis": ("production", {"SECRET_KEY": SECRET, "REDIS_URL": " "}),
+    "prod-single-process": ("production", {"SECRET_KEY": SECRET, "PARLEY_SINGLE_PROCESS": "true"}),
+    "prod-not-single-process": (
         "production",
-        {"SECRET_KEY": SECRET, "DEBUG": "false", "ALLOWED_HOSTS": "chat.example.com"},
+        {"SECRET_KEY": SECRET, "PARLEY_SINGLE_PROCESS": "false"},
     ),
+    "prod-relaxed": (
+        "production",
+        {**PROD, "SECURE_HSTS_SECONDS": "0", "CONTENT_SECURITY_POLICY": "", "ADMIN_ENABLED": "1"},
+    ),
+    "prod-own-csp": ("production", {**PROD, "CONTENT_SECURITY_POLICY": "default-src 'none'"}),
+    "prod-metrics-port": ("production", {**PROD, "METRICS_PORT": "9100"}),
     "local-bare": ("local", {}),
     "local-postgres": ("local", {"DATABASE_URL": "postgres://u:p@db.example.com:5432/parley"}),
     "test-bare": ("test", {}),
@@ -61,7 +80,8 @@ CASES: dict[str, tuple[str, dict[str, str]]] = {
     "rediss-lax": ("local", {"REDIS_URL": PLAIN_AND_TLS}),
     "rediss-strict": ("local", {"REDIS_URL": PLAIN_AND_TLS, "REDIS_TLS_VERIFY": "true"}),
     "redis-pool": ("local", {"REDIS_URL": "redis://r:6379/0", "REDIS_MAX_CONNECTIONS": "777"}),
-    "redis-pool-small": ("local", {"REDIS_URL": "redis://r:6379/0", "REDIS_MAX_CONNECTIONS": "4"}),
+    "redis-pool-heroku": ("local", {"REDIS_URL": "redis://r:6379/0", "REDIS_MAX_CONNECTIONS": "5"}),
+    "redis-pool-small": ("local", {"REDIS_URL": "redis://r:6379/0", "REDIS_MAX_CONNECTIONS": "1"}),
 }
 
 
@@ -136,6 +156,46 @@ def test_production_starts_with_a_secret_and_is_locked_down(probes) -> None:
     assert config["ALLOWED_HOSTS"] == ["chat.example.com"]
     assert config["STATIC"] == "whitenoise.storage.CompressedManifestStaticFilesStorage"
     assert config["LOG_FORMATTER"] == "json"
+    assert config["LAYER"] == LAYER_CLASS
+    assert config["INPROCESS_WORKER"] is False
+
+
+@pytest.mark.parametrize("case", ["prod-no-redis", "prod-empty-redis", "prod-not-single-process"])
+def test_production_refuses_to_start_without_a_channel_layer(probes, case: str) -> None:
+    stderr = probes[case].refusal()
+
+    assert "REDIS_URL" in stderr
+    assert "PARLEY_SINGLE_PROCESS=true" in stderr
+
+
+def test_production_runs_as_one_process_only_when_told_so(probes) -> None:
+    config = probes["prod-single-process"].settings()
+
+    assert config["LAYER"] == "channels.layers.InMemoryChannelLayer"
+    assert config["REDIS_HOSTS"] == []
+    assert config["INPROCESS_WORKER"] is True
+
+
+def test_production_defaults_are_secure(probes) -> None:
+    config = probes["prod-ok"].settings()
+
+    assert config["HSTS"] == ONE_YEAR
+    assert config["ADMIN"] is False
+    assert "script-src 'self'" in config["CSP"]
+    assert "frame-ancestors 'none'" in config["CSP"]
+    assert CSP_MIDDLEWARE in config["MIDDLEWARE"]
+    assert config["METRICS_PORT"] == 0
+
+
+def test_each_secure_default_has_a_variable_to_relax_it(probes) -> None:
+    relaxed = probes["prod-relaxed"].settings()
+    own = probes["prod-own-csp"].settings()
+
+    assert relaxed["HSTS"] == 0
+    assert relaxed["CSP"] == ""
+    assert relaxed["ADMIN"] is True
+    assert own["CSP"] == "default-src 'none'"
+    assert probes["prod-metrics-port"].settings()["METRICS_PORT"] == 9100
 
 
 # ------------------------------------------------------------------ local and test
@@ -150,6 +210,7 @@ def test_local_runs_with_no_environment_at_all(probes) -> None:
     assert config["REDIS_HOSTS"] == []
     assert config["INPROCESS_WORKER"] is True
     assert config["CHECK_ORIGIN"] is False
+    assert config["ADMIN"] is True, "make run keeps the admin at hand"
 
 
 def test_database_url_selects_postgres(probes) -> None:
@@ -167,7 +228,7 @@ def test_test_settings_refuse_to_run_without_real_services(probes) -> None:
 def test_one_redis_url_gives_the_redis_layer_and_an_out_of_process_worker(probes) -> None:
     config = probes["redis-one"].settings()
 
-    assert config["LAYER"] == "channels_redis.core.RedisChannelLayer"
+    assert config["LAYER"] == LAYER_CLASS
     assert [host["address"] for host in config["LAYER_HOSTS"]] == [
         "redis://cache.example.com:6379/0"
     ]
@@ -199,7 +260,13 @@ def test_the_redis_pool_is_sized_and_outlasts_the_blocking_pop(probes) -> None:
     assert host["socket_timeout"] > CHANNELS_REDIS_BLOCKING_POP
 
 
+def test_a_pool_as_small_as_heroku_redis_needs_is_accepted(probes) -> None:
+    (host,) = probes["redis-pool-heroku"].settings()["LAYER_HOSTS"]
+
+    assert host["max_connections"] == 5
+
+
 def test_a_redis_pool_too_small_is_refused(probes) -> None:
     stderr = probes["redis-pool-small"].refusal()
 
-    assert "REDIS_MAX_CONNECTIONS=4 is below its minimum 8" in stderr
+    assert "REDIS_MAX_CONNECTIONS=1 is below its minimum 2" in stderr

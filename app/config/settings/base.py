@@ -41,6 +41,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "app.ops.middleware.content_security_policy",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -80,7 +81,8 @@ DATABASES = {
 PERSIST_CHANNEL = "chat.persist"
 # REDIS_URL may hold several URLs (comma-separated): channels-redis shards on them.
 REDIS_URLS = env_list("REDIS_URL")
-REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 512, minimum=8)
+# Per pool (layer per shard, presence); pools wait at the limit (see app/ops/redis.py).
+REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 512, minimum=2)
 REDIS_TLS_VERIFY = env_bool("REDIS_TLS_VERIFY", default=False)
 REDIS_HOSTS = [
     redis_options(url, max_connections=REDIS_MAX_CONNECTIONS, tls_verify=REDIS_TLS_VERIFY)
@@ -95,11 +97,14 @@ PARLEY = ParleySettings.from_env(
 if REDIS_HOSTS:
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            # channels-redis' core layer on pools that wait at their limit.
+            "BACKEND": "app.ops.layers.BlockingPoolRedisChannelLayer",
             "CONFIG": {
                 "hosts": REDIS_HOSTS,
                 "prefix": "parley",
-                "expiry": 60,
+                # Messages wait this long for a reader (a worker through a Postgres
+                # outage, above all) before channels-redis drops them.
+                "expiry": 3600,
                 # Hubs re-join their groups every resync; a dead server's memberships
                 # go soon after its last one instead of drawing messages for a day.
                 "group_expiry": int(3 * PARLEY.resync_seconds),
@@ -113,8 +118,13 @@ else:
 
 # WebSockets from other origins are refused at the handshake where this is on.
 WEBSOCKET_CHECK_ORIGIN = False
-# The worker has no HTTP server: it serves Prometheus metrics on this port when set.
-WORKER_METRICS_PORT = env_int("METRICS_PORT", 0)
+# Prometheus metrics on a port of their own when set (app/ops/exporter.py), and then not
+# at the app's /metrics: the Ingress and Heroku's router reach only the app's port.
+METRICS_PORT = env_int("METRICS_PORT", 0)
+# Django's admin at /admin/; off unless asked for (it would be public beside the chat).
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", default=False)
+# A Content-Security-Policy on pages (app/ops/middleware.py); production sets one.
+CONTENT_SECURITY_POLICY = ""
 
 # ------------------------------------------------------------------ static files
 STATIC_URL = "static/"

@@ -6,4 +6,5 @@ from .base import *  # noqa: F403
 from .base import SECRET_KEY
 
 DEBUG = env_bool("DEBUG", default=True)
+ADMIN_ENABLED = env_bool("ADMIN_ENABLED", default=True)
 SECRET_KEY = SECRET_KEY or "local-development-only-not-secret"

@@ -235,6 +235,15 @@ DEBUG: "false"
 PORT: "8000"
 LOG_LEVEL: {{ .Values.config.logLevel | quote }}
 WEBSOCKET_PING_INTERVAL: {{ .Values.config.websocketPingInterval | toString | quote }}
+ADMIN_ENABLED: {{ .Values.security.adminEnabled | toString | quote }}
+SECURE_HSTS_SECONDS: {{ .Values.security.hstsSeconds | int64 | toString | quote }}
+{{- with .Values.security.contentSecurityPolicy }}
+{{- if not .enabled }}
+CONTENT_SECURITY_POLICY: ""
+{{- else if .policy }}
+CONTENT_SECURITY_POLICY: {{ .policy | quote }}
+{{- end }}
+{{- end }}
 {{- range $name, $value := .Values.config.extraEnv }}
 {{- /* Helm reads YAML numbers as float64: print whole numbers as integers, not 1e+06. */}}
 {{- if and (kindIs "float64" $value) (eq $value (float64 (int64 $value))) }}
@@ -483,4 +492,88 @@ checkov.io/skip-ckv-k8s-15: "CKV_K8S_15=Immutable tags make IfNotPresent safe an
 {{- end }}
 {{- end }}
 {{- end }}
+{{- end -}}
+
+
+{{/*
+The env entry that sets a role's metrics port (METRICS_PORT), as a list for parley.env's "extra".
+Usage: include "parley.metricsEnv" .Values.ws.metricsPort | fromYamlArray
+*/}}
+{{- define "parley.metricsEnv" -}}
+- name: METRICS_PORT
+  value: {{ . | toString | quote }}
+{{- end -}}
+
+{{/*
+A role's NetworkPolicy: what may reach its pods (the release-wide policy denies the rest).
+HTTP (ws, web) from the Ingress controller's namespaces (or anywhere with allowExternal) and the
+release's helm test pod; the metrics port from Prometheus' namespaces.
+Usage: include "parley.rolePolicy" (dict "context" $ "component" "ws" "http" true)
+*/}}
+{{- define "parley.rolePolicy" -}}
+{{- $ctx := .context -}}
+{{- $np := $ctx.Values.networkPolicy -}}
+{{- $role := dict "context" $ctx "component" .component -}}
+apiVersion: networking.k8s.io/v1
+kind: NetworkPolicy
+metadata:
+  name: {{ include "parley.componentName" $role }}
+  namespace: {{ $ctx.Release.Namespace | quote }}
+  labels:
+    {{- include "parley.componentLabels" $role | nindent 4 }}
+  {{- include "parley.annotations" (dict "context" $ctx) }}
+spec:
+  podSelector:
+    matchLabels:
+      {{- include "parley.componentSelectorLabels" $role | nindent 6 }}
+  policyTypes:
+    - Ingress
+  ingress:
+    {{- if .http }}
+    # HTTP and WebSockets.
+    - ports:
+        - port: http
+          protocol: TCP
+      {{- if not $np.allowExternal }}
+      from:
+        - namespaceSelector:
+            {{- toYaml $np.ingressNamespaceSelector | nindent 12 }}
+        - podSelector:
+            matchLabels:
+              {{- include "parley.componentSelectorLabels" (dict "context" $ctx "component" "test") | nindent 14 }}
+      {{- end }}
+    {{- end }}
+    # Prometheus.
+    - ports:
+        - port: metrics
+          protocol: TCP
+      from:
+        - namespaceSelector:
+            {{- toYaml $np.metricsNamespaceSelector | nindent 12 }}
+{{- end -}}
+
+{{/*
+A role's metrics Service (ClusterIP; the ServiceMonitor's target, never the Ingress').
+Usage: include "parley.metricsService" (dict "context" $ "component" "ws" "port" 9100)
+*/}}
+{{- define "parley.metricsService" -}}
+{{- $ctx := .context -}}
+{{- $role := dict "context" $ctx "component" .component -}}
+apiVersion: v1
+kind: Service
+metadata:
+  name: {{ include "parley.componentName" (dict "context" $ctx "component" (printf "%s-metrics" .component)) }}
+  namespace: {{ $ctx.Release.Namespace | quote }}
+  labels:
+    {{- include "parley.componentLabels" $role | nindent 4 }}
+  {{- include "parley.annotations" (dict "context" $ctx) }}
+spec:
+  type: ClusterIP
+  selector:
+    {{- include "parley.componentSelectorLabels" $role | nindent 4 }}
+  ports:
+    - name: metrics
+      port: {{ .port }}
+      targetPort: metrics
+      protocol: TCP
 {{- end -}}

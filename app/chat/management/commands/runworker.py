@@ -1,14 +1,9 @@
 """Channels' ``runworker`` with Parley's worker, plus Prometheus metrics on ``METRICS_PORT``."""
 
-import logging
-
 from channels.management.commands.runworker import Command as ChannelsRunworker
-from django.conf import settings
-from prometheus_client import start_http_server
 
 from app.config import wiring
-
-logger = logging.getLogger(__name__)
+from app.ops.exporter import serve_metrics
 
 
 class Command(ChannelsRunworker):
@@ -19,8 +14,5 @@ class Command(ChannelsRunworker):
 
     def handle(self, *args, **options):
         """Start the metrics server (if configured), then the worker."""
-        port = settings.WORKER_METRICS_PORT
-        if port:
-            start_http_server(port)
-            logger.info("Worker metrics on :%d", port)
+        serve_metrics()  # the worker has no HTTP server of its own
         super().handle(*args, **options)
