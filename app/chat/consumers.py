@@ -14,6 +14,7 @@ from channels.layers import get_channel_layer
 from channels.utils import await_many_dispatch
 
 from app.chat import protocol
+from app.chat.admission import Admission
 from app.chat.events import MemberInfo, persist_event, persist_many_event
 from app.chat.exceptions import (
     BinaryFrame,
@@ -40,6 +41,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     """One member's socket in one room, in the plain (seed) or the opt-in dialect."""
 
     accepted = False
+    admitted = False  # counted against the process's socket caps
     joined = False
     closing = False  # closed for bad input: later frames are ignored
     going_away = False  # closed because this server stops: later frames are still taken
@@ -47,6 +49,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     def __init__(
         self,
         *,
+        admission: Admission,
         hubs: Hubs,
         history: RoomHistory,
         persist_channel: str,
@@ -58,6 +61,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
     ) -> None:
         super().__init__()
         self.receive_backoff = receive_backoff
+        self.admission = admission
         self.hubs = hubs
         self.history = history
         self.persist_channel = persist_channel
@@ -92,6 +96,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.opted_in = protocol.SUBPROTOCOL in self.scope.get("subprotocols", [])
         self.allowance = self.rate_limit.allowance(warns=self.opted_in)
         try:
+            self._admit()
             after = self._read_query()
             self.last_id = await self._room_last_seq()
             if after is not None:  # nobody saw past the room's last message (history reset)
@@ -119,6 +124,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         """Called when the socket closes, whichever side closed it."""
         await self._hand_over(self.outbox.drain())
+        if self.admitted:
+            self.admitted = False
+            self.admission.release(self._address)
         if not self.joined:
             return
         self.joined = False
@@ -168,6 +176,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise
         self.joined = True
         CONNECTIONS.labels(dialect=self._dialect).inc()
+
+    @property
+    def _address(self) -> str | None:
+        client = self.scope.get("client")  # X-Forwarded-For's, behind daphne's --proxy-headers
+        return client[0] if client else None
+
+    def _admit(self) -> None:
+        self.admission.admit(self._address)
+        self.admitted = True
 
     async def _room_last_seq(self) -> int:
         last_seq = await self.history.last_seq(self.label)

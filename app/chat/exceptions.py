@@ -93,6 +93,24 @@ class GoingAway(ChatError):
         super().__init__("This server is restarting; reconnect to continue.")
 
 
+class ServerFull(ChatError):
+    """This process holds all the sockets it may: reconnect (to another server)."""
+
+    code = "server_full"
+
+    def __init__(self) -> None:
+        super().__init__("This server is full; reconnect in a moment.")
+
+
+class TooManySockets(ChatError):
+    """One client address holds all the sockets it may on this server."""
+
+    code = "too_many_sockets"
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"Your address already holds {limit} sockets here; close some first.")
+
+
 class OutboxFull(ChatError):
     """A client with too many messages awaiting storage."""
 

@@ -26,6 +26,8 @@ from app.chat.exceptions import (
     OutboxFull,
     RateLimited,
     RoomNotFound,
+    ServerFull,
+    TooManySockets,
     Unavailable,
 )
 from app.chat.messages import ChatMessage
@@ -254,6 +256,8 @@ _FATAL_CLOSE_CODES: dict[type[ChatError], int] = {
     Flooding: CLOSE_RATE_LIMITED,
     Unavailable: CLOSE_TRY_AGAIN_LATER,
     GoingAway: CLOSE_TRY_AGAIN_LATER,
+    ServerFull: CLOSE_TRY_AGAIN_LATER,
+    TooManySockets: CLOSE_RATE_LIMITED,
 }
 
 

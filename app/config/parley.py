@@ -29,6 +29,9 @@ class ParleySettings:
     max_message_chars: int = _tunable(2000, minimum=1)
     rate_per_second: float = _tunable(10.0, minimum=0.1)
     rate_burst: int = _tunable(20, minimum=1)
+    # Sockets this process (and one client address) may hold; 0: no cap.
+    max_sockets: int = _tunable(20000, minimum=0)
+    max_sockets_per_address: int = _tunable(1000, minimum=0)
     # A connection's messages on their way to storage.
     outbox_limit: int = _tunable(100, minimum=1)
     ack_timeout_seconds: float = _tunable(2.0, minimum=0.1)

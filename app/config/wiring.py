@@ -12,6 +12,7 @@ from channels.routing import ChannelNameRouter
 from django.conf import settings
 from django.urls import URLPattern
 
+from app.chat.admission import Admission
 from app.chat.consumers import ChatConsumer
 from app.chat.history import RoomHistory
 from app.chat.hub import Hub
@@ -24,6 +25,7 @@ from app.chat.urls import chat_urlpatterns
 from app.chat.worker import PersistConsumer, PersistWorker
 from app.config.parley import ParleySettings
 from app.config.shutdown import stop_gracefully_on_sigterm
+from app.ops.lifecycle import set_full
 from app.ops.redis import async_client
 
 logger = logging.getLogger(__name__)
@@ -66,11 +68,17 @@ async def start_hub() -> Hub:
 
 
 HUBS = Hubs(start_hub)
+ADMISSION = Admission(
+    max_sockets=CONFIG.max_sockets,
+    max_per_address=CONFIG.max_sockets_per_address,
+    on_full=set_full,
+)
 
 
 def chat_consumer():
     """The ASGI application of the chat WebSocket."""
     return ChatConsumer.as_asgi(
+        admission=ADMISSION,
         hubs=HUBS,
         history=RoomHistory(),
         persist_channel=CONFIG.persist_channel,

@@ -7,7 +7,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 import app.ops.metrics  # noqa: F401  (registers Parley's metrics)
 from app.ops.checks import check_database, check_redis
-from app.ops.lifecycle import is_stopping
+from app.ops.lifecycle import is_full, is_stopping
 
 
 @require_GET
@@ -20,11 +20,13 @@ def healthz(request: HttpRequest) -> HttpResponse:
 def readyz(request: HttpRequest) -> HttpResponse:
     """Readiness: 200 when Postgres and Redis answer, else 503 naming the one that failed.
 
-    A process that is stopping (SIGTERM) answers 503 ``stopping`` at once, so
-    that load balancers send its sockets' reconnects elsewhere.
+    A process that is stopping (SIGTERM) answers 503 ``stopping`` at once, and
+    one holding all the sockets it may 503 ``full``: load balancers send new
+    sockets elsewhere.
     """
-    if is_stopping():
-        return JsonResponse({"status": "stopping", "checks": {}}, status=503)
+    if is_stopping() or is_full():
+        status = "stopping" if is_stopping() else "full"
+        return JsonResponse({"status": status, "checks": {}}, status=503)
     checks = {"database": check_database(), "redis": check_redis()}
     ready = all(result in ("ok", "not configured") for result in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}

@@ -21,6 +21,7 @@ from django.db import connections
 from django.urls import re_path
 
 from app.chat import protocol, services
+from app.chat.admission import Admission
 from app.chat.consumers import ChatConsumer
 from app.chat.history import RoomHistory
 from app.chat.hub import Hub
@@ -136,6 +137,7 @@ class Server:
         self.layer = layer
         self.history = RoomHistory()
         self.hubs = Hubs(self._start_hub)
+        self.admission = Admission(max_sockets=0, max_per_address=0)  # no caps here
         # Both read when the hub starts, on the first connection.
         self.catchup_limit = 100
         self.presence: MemoryPresence = MemoryPresence()
@@ -158,6 +160,7 @@ class Server:
     def application(self, **options: Any) -> URLRouter:
         """The chat route as production has it, to a consumer with ``options`` over the defaults."""
         consumer = ChatConsumer.as_asgi(
+            admission=self.admission,
             hubs=self.hubs,
             history=self.history,
             persist_channel=PERSIST_CHANNEL,
