@@ -13,9 +13,11 @@ class ChatError(Exception):
     """
 
     code = "error"
+    default_detail = "The request was refused."
     client_id: str | None = None
 
-    def __init__(self, detail: str) -> None:
+    def __init__(self, detail: str | None = None) -> None:
+        detail = detail or self.default_detail
         super().__init__(detail)
         self.detail = detail
 
@@ -79,27 +81,21 @@ class Unavailable(ChatError):
     """Redis or Postgres failed while a client joined: nothing of it was kept; try again."""
 
     code = "unavailable"
-
-    def __init__(self) -> None:
-        super().__init__("The room cannot be joined right now; reconnect in a moment.")
+    default_detail = "The room cannot be joined right now; reconnect in a moment."
 
 
 class GoingAway(ChatError):
     """This server is stopping (a deploy): reconnect, and a load balancer picks another."""
 
     code = "going_away"
-
-    def __init__(self) -> None:
-        super().__init__("This server is restarting; reconnect to continue.")
+    default_detail = "This server is restarting; reconnect to continue."
 
 
 class ServerFull(ChatError):
     """This process holds all the sockets it may: reconnect (to another server)."""
 
     code = "server_full"
-
-    def __init__(self) -> None:
-        super().__init__("This server is full; reconnect in a moment.")
+    default_detail = "This server is full; reconnect in a moment."
 
 
 class TooManySockets(ChatError):
