@@ -6,14 +6,12 @@ starts and stops) so that stopping it cannot disturb the other tests.
 
 import asyncio
 import json
-import subprocess
 import time
 import urllib.error
 import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -22,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from tests.support.chat import connect, create_room, recv_messages, recv_until, send_chat
 from tests.support.procfile import RoleProcess, free_port, procfile_lines
+from tests.support.redis_server import RedisServer
 from tests.support.topology import (
     Topology,
     collectstatic,
@@ -31,44 +30,6 @@ from tests.support.topology import (
 )
 
 READY = {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
-
-
-class RedisServer:
-    """A private ``redis-server`` on a fixed free port that a test may stop and restart."""
-
-    def __init__(self, workdir: Path) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.process: subprocess.Popen | None = None
-
-    @property
-    def url(self) -> str:
-        """``redis://127.0.0.1:PORT/0``."""
-        return f"redis://127.0.0.1:{self.port}/0"
-
-    def start(self) -> "RedisServer":
-        """Start the server (no persistence) and wait until it answers PING."""
-        argv = ["redis-server", "--save", "", "--appendonly", "no", "--port", str(self.port)]
-        argv += ["--bind", "127.0.0.1", "--dir", str(self.workdir)]
-        with (self.workdir / "redis.log").open("ab") as log:
-            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT)
-        client = redis.Redis(port=self.port, socket_timeout=1)
-        eventually(lambda: self._pings(client), f"redis-server on port {self.port} to answer")
-        return self
-
-    def stop(self) -> None:
-        """Stop the server and wait for it to exit."""
-        if self.process is not None and self.process.poll() is None:
-            self.process.terminate()
-            self.process.wait(timeout=15)
-
-    def _pings(self, client: redis.Redis) -> bool:
-        assert self.process is not None
-        assert self.process.poll() is None, f"redis-server exited: {self.workdir}/redis.log"
-        try:
-            return bool(client.ping())
-        except redis.ConnectionError:
-            return False
 
 
 @dataclass

@@ -18,7 +18,6 @@ import redis
 
 from tests.support.chat import connect, create_room
 from tests.support.checks import room_rows
-from tests.support.fault_report import FaultRow, count_faults
 from tests.support.procfile import RoleProcess
 from tests.support.resending_client import ResendingClient
 
@@ -68,20 +67,14 @@ async def test_sigkill_of_a_server_loses_nothing_and_leaves_no_membership(
 
     stored = [(row.client_id, row.message) for row in room_rows(topology, label)]
     sent = {s.name: [f"{s.name}-{n}" for n in range(PER_SENDER)] for s in senders}
-    lost, duplicated, out_of_order = count_faults(sent, [cid for cid, _ in stored])
-    fault_report.add(
-        FaultRow(
-            "SIGKILL of 1 of 2 interface servers, 6 senders",
-            sent=sum(map(len, sent.values())),
-            acked=sum(len(s.acked) for s in senders),
-            stored=len(stored),
-            lost=lost,
-            duplicated=duplicated,
-            out_of_order=out_of_order,
-            recovery_s=all_acked,
-        )
-    )
     expected = {(f"{s.name}-{n}", f"{s.name} says {n}") for s in senders for n in range(PER_SENDER)}
+    fault_report.count(
+        "SIGKILL of 1 of 2 interface servers, 6 senders",
+        sent=sent,
+        stored=[cid for cid, _ in stored],
+        acked=sum(len(s.acked) for s in senders),
+        recovery_s=all_acked,
+    )
     print(
         f"\n{len(stored)} stored; {sum(s.reconnects for s in senders)} reconnects; the dead "
         f"server's membership was gone {forgotten:.1f} s after the kill"

@@ -65,6 +65,22 @@ class FaultReport:
     def __init__(self) -> None:
         self.rows: list[FaultRow] = []
 
+    def count(
+        self,
+        fault: str,
+        *,
+        sent: dict[str, list[str]],
+        stored: list[str],
+        acked: int,
+        recovery_s: float | None,
+    ) -> FaultRow:
+        """Count ``stored`` against each sender's ``sent`` ids and add the row."""
+        lost, duplicated, out_of_order = count_faults(sent, stored)
+        total = sum(map(len, sent.values()))
+        return self.add(
+            FaultRow(fault, total, acked, len(stored), lost, duplicated, out_of_order, recovery_s)
+        )
+
     def add(self, row: FaultRow) -> FaultRow:
         """Record ``row`` and print it at once."""
         self.rows.append(row)

@@ -1,6 +1,8 @@
 // Parley's room client: the opt-in protocol (parley.v1) with acks, idempotent
 // resends, presence, and reconnection with backoff that catches up from the
-// last message seen. Everything a user typed is shown with textContent.
+// last message seen. Messages not yet acknowledged are kept in sessionStorage,
+// so a reload (or a crashed server) loses none: they are sent again, and their
+// client ids make that harmless. Everything a user typed is shown with textContent.
 (function () {
   "use strict";
 
@@ -16,6 +18,8 @@
 
   var lastId = config.lastId;      // highest message id shown
   var pending = new Map();         // client_id -> {frame, row}; resent until acked
+  var pendingKey = "parley.pending." + config.label;
+  var resendTimer = null;
   var members = new Map();         // connection id -> member
   var socket = null;
   var socketHandle = "";           // the name the current socket announced (presence)
@@ -55,14 +59,56 @@
 
   function scrollDown() { log.scrollTop = log.scrollHeight; }
 
+  function savePending() {
+    var frames = [];
+    pending.forEach(function (item) { frames.push(item.frame); });
+    try { sessionStorage.setItem(pendingKey, JSON.stringify(frames)); } catch (e) { /* full: keep in memory */ }
+  }
+
+  function addPending(frame) {
+    var tr = row({ timestamp: "sending…", handle: frame.handle, message: frame.message }, true);
+    table.appendChild(tr);
+    scrollDown();
+    pending.set(frame.client_id, { frame: frame, row: tr });
+    savePending();
+  }
+
+  function settle(clientId) {
+    var mine = clientId && pending.get(clientId);
+    if (!mine) return;
+    mine.row.remove();
+    pending.delete(clientId);
+    savePending();
+  }
+
+  function sendPending() {  // in the order typed: the server keeps each sender's order
+    if (!socket || socket.readyState !== WebSocket.OPEN) return;
+    pending.forEach(function (item) { socket.send(JSON.stringify(item.frame)); });
+  }
+
+  function resendLater(seconds) {  // honour retry_after, with jitter
+    if (resendTimer) return;
+    resendTimer = setTimeout(function () { resendTimer = null; sendPending(); },
+                             seconds * 1000 * (1 + Math.random() / 2));
+  }
+
+  function onError(frame) {
+    showError(frame.detail);
+    var mine = frame.client_id && pending.get(frame.client_id);
+    if (!mine || frame.close) return;
+    if (frame.code === "rate_limited" || frame.code === "overloaded") {
+      resendLater(frame.retry_after || 1);
+    } else {  // refused for good (too long, invalid): never send it again
+      mine.row.className = "failed";
+      pending.delete(frame.client_id);
+      savePending();
+    }
+  }
+
   function onMessage(frame) {
     if (frame.id <= lastId) return;  // already shown (catch-up overlap)
     lastId = frame.id;
-    var mine = frame.client_id && pending.get(frame.client_id);
-    if (mine) {
-      mine.row.remove();
-      pending.delete(frame.client_id);
-    }
+    settle(frame.client_id);
     var tr = row(frame, false);
     tr.dataset.id = frame.id;
     table.appendChild(tr);
@@ -81,11 +127,8 @@
 
   var handlers = {
     message: onMessage,
-    ack: function (frame) {
-      var mine = pending.get(frame.client_id);
-      if (mine && frame.id <= lastId) { mine.row.remove(); pending.delete(frame.client_id); }
-    },
-    error: function (frame) { showError(frame.detail); },
+    ack: function (frame) { if (frame.id <= lastId) settle(frame.client_id); },
+    error: onError,
     welcome: function () { showError(""); },
     presence: function (frame) {
       members.clear();
@@ -103,7 +146,7 @@
     socket.onopen = function () {
       attempt = 0;
       setStatus("live", "live");
-      pending.forEach(function (item) { socket.send(JSON.stringify(item.frame)); });
+      sendPending();
     };
     socket.onmessage = function (event) {
       var frame = JSON.parse(event.data);
@@ -142,15 +185,15 @@
     announceHandle();
     var clientId = (crypto.randomUUID ? crypto.randomUUID() : String(Date.now()) + Math.random()).replace(/[^A-Za-z0-9.-]/g, "");
     var frame = { type: "message", handle: handle, message: text, client_id: clientId };
-    var tr = row({ timestamp: "sending…", handle: handle, message: text }, true);
-    table.appendChild(tr);
-    scrollDown();
-    pending.set(clientId, { frame: frame, row: tr });
+    addPending(frame);
     if (socket && socket.readyState === WebSocket.OPEN) socket.send(JSON.stringify(frame));
     messageInput.value = "";
     messageInput.focus();
   });
 
+  try {  // what an earlier load of this page sent but saw no ack for
+    JSON.parse(sessionStorage.getItem(pendingKey) || "[]").forEach(addPending);
+  } catch (e) { sessionStorage.removeItem(pendingKey); }
   scrollDown();
   connect();
 })();
