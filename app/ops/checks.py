@@ -45,6 +45,20 @@ def check_redis() -> str:
     return "ok"
 
 
+def check_backlog() -> str:
+    """Whether the workers keep up: "ok", "not configured", or how many messages wait."""
+    try:
+        depth = persist_queue_depth()
+    except Exception as error:
+        return f"error: {type(error).__name__}"
+    if depth is None:
+        return "not configured"
+    if depth > settings.READINESS_MAX_BACKLOG:
+        logger.warning("Readiness: %d messages wait for a worker", depth)
+        return f"error: {depth} messages wait for a worker"
+    return "ok"
+
+
 def persist_queue_depth() -> int | None:
     """Messages waiting on the persist channel, over every Redis shard (None without Redis)."""
     if not settings.REDIS_HOSTS:

@@ -6,7 +6,7 @@ from django.views.decorators.http import require_GET
 from prometheus_client import CONTENT_TYPE_LATEST, REGISTRY, generate_latest
 
 import app.ops.metrics  # noqa: F401  (registers Parley's metrics)
-from app.ops.checks import check_database, check_redis
+from app.ops.checks import check_backlog, check_database, check_redis
 from app.ops.lifecycle import is_full, is_stopping
 
 
@@ -18,7 +18,7 @@ def healthz(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 def readyz(request: HttpRequest) -> HttpResponse:
-    """Readiness: 200 when Postgres and Redis answer, else 503 naming the one that failed.
+    """Readiness: 200 when Postgres and Redis answer and workers keep up, else 503 naming why.
 
     A process that is stopping (SIGTERM) answers 503 ``stopping`` at once, and
     one holding all the sockets it may 503 ``full``: load balancers send new
@@ -27,7 +27,7 @@ def readyz(request: HttpRequest) -> HttpResponse:
     if is_stopping() or is_full():
         status = "stopping" if is_stopping() else "full"
         return JsonResponse({"status": status, "checks": {}}, status=503)
-    checks = {"database": check_database(), "redis": check_redis()}
+    checks = {"database": check_database(), "redis": check_redis(), "backlog": check_backlog()}
     ready = all(result in ("ok", "not configured") for result in checks.values())
     body = {"status": "ok" if ready else "unavailable", "checks": checks}
     return JsonResponse(body, status=200 if ready else 503)

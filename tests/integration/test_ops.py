@@ -6,6 +6,8 @@ starts and stops) so that stopping it cannot disturb the other tests.
 
 import asyncio
 import json
+import os
+import signal
 import time
 import urllib.error
 import urllib.request
@@ -29,7 +31,8 @@ from tests.support.topology import (
     production_env,
 )
 
-READY = {"status": "ok", "checks": {"database": "ok", "redis": "ok"}}
+READY = {"status": "ok", "checks": {"database": "ok", "redis": "ok", "backlog": "ok"}}
+MAX_BACKLOG = 3  # the ops topology's READINESS_MAX_BACKLOG
 
 
 @dataclass
@@ -50,7 +53,11 @@ def ops(database_server_url: str, tmp_path_factory) -> Iterator[OpsTopology]:
     redis_server = RedisServer(tmp_path_factory.mktemp("ops-redis")).start()
     name = f"parley_ops_{uuid.uuid4().hex[:8]}"
     worker_metrics, web_metrics = free_port(), free_port()
-    env = production_env(create_database(database_server_url, name), redis_server.url)
+    env = production_env(
+        create_database(database_server_url, name),
+        redis_server.url,
+        READINESS_MAX_BACKLOG=str(MAX_BACKLOG),
+    )
     topology = Topology(env)
     try:
         collectstatic(env)  # the room pages need the manifest in production
@@ -163,6 +170,27 @@ async def test_metrics_count_traffic_on_web_and_worker(ops):
     eventually(lambda: connections(ops) == 0, "the connections gauge to drop to 0")
     ops.web.assert_running()
     ops.worker.assert_running()
+
+
+async def test_readyz_turns_off_while_messages_wait_for_a_worker(ops):
+    label = create_room(ops.web.url)
+    senders = [await connect(ops.web.ws_url, label) for _ in range(MAX_BACKLOG + 1)]
+    os.killpg(ops.worker.process.pid, signal.SIGSTOP)
+    try:
+        for n, sender in enumerate(senders):  # one each: a socket waits for its ack
+            await send_chat(sender, "queued", f"waiting {n}")
+        backlog = wait_for_status(f"{ops.web.url}/readyz", 503)
+    finally:
+        os.killpg(ops.worker.process.pid, signal.SIGCONT)
+    caught_up = wait_for_status(f"{ops.web.url}/readyz", 200)
+    await asyncio.gather(*(sender.close() for sender in senders))
+
+    assert backlog["status"] == "unavailable"
+    waiting = backlog["checks"]["backlog"]  # resends after the ack timeout may add to it
+    assert waiting.endswith(" messages wait for a worker")
+    assert int(waiting.removeprefix("error: ").split()[0]) > MAX_BACKLOG
+    assert (backlog["checks"]["database"], backlog["checks"]["redis"]) == ("ok", "ok")
+    assert caught_up == READY
 
 
 async def test_readyz_follows_redis_down_and_back(ops):

@@ -116,6 +116,9 @@ if REDIS_HOSTS:
 else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
 
+# Readiness turns off while more messages than this wait for a worker: load balancers
+# then send new sockets nowhere new until the workers catch up (existing ones go on).
+READINESS_MAX_BACKLOG = env_int("READINESS_MAX_BACKLOG", 10000, minimum=1)
 # WebSockets from other origins are refused at the handshake where this is on.
 WEBSOCKET_CHECK_ORIGIN = False
 # Prometheus metrics on a port of their own when set (app/ops/exporter.py), and then not
