@@ -650,11 +650,16 @@ async def test_a_join_racing_the_last_leave_ends_joined_and_receiving(
     await hub.release(label, coming)
     await settle(hub)  # any unsubscribe has run
 
-    assert list(hub.feeds[label].members) == ["coming"]
+    await assert_open_to_only(hub, layer, label, coming, next_id=1)
+
+
+async def assert_open_to_only(hub, layer, label: str, member, *, next_id: int) -> None:
+    """The room is subscribed with ``member`` alone in it, and the next message reaches it."""
+    assert list(hub.feeds[label].members) == [member.connection_id]
     assert subscribed(layer, hub, label)
     await broadcast(layer, *await store(label, 1))
-    await coming.wait_for_id(1)
-    assert coming.ids == [1]
+    await member.wait_for_id(next_id)
+    assert member.ids == [next_id]
 
 
 async def test_a_join_waiting_on_a_feed_its_last_member_leaves_reopens_the_room(
@@ -680,11 +685,7 @@ async def test_a_join_waiting_on_a_feed_its_last_member_leaves_reopens_the_room(
 
     await settle(hub)  # the unsubscribe has run
 
-    assert list(hub.feeds[label].members) == ["coming"]
-    assert subscribed(layer, hub, label)
-    await broadcast(layer, *await store(label, 1))
-    await coming.wait_for_id(2)
-    assert coming.ids == [2]
+    await assert_open_to_only(hub, layer, label, coming, next_id=2)
 
 
 async def test_the_read_loop_rides_out_failed_receives_and_resync_restores_group_and_tail(
