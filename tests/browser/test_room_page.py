@@ -22,13 +22,13 @@ from tests.browser.room_page import (
     wait_members,
     wait_shown,
 )
-from tests.support.procfile import ROOT, free_port
+from tests.support.procfile import ARTIFACTS, ROOT, free_port
 
 pytestmark = pytest.mark.asyncio(loop_scope="session")  # the browser's loop
 
 # Every run leaves its screenshot in test-artifacts/ to look at; the README's
 # copy is refreshed only on request: PARLEY_UPDATE_SCREENSHOTS=1 make test.
-SCREENSHOT = ROOT / "test-artifacts" / "room.png"
+SCREENSHOT = ARTIFACTS / "room.png"
 README_SCREENSHOT = ROOT / "docs" / "images" / "room.png"
 LABEL_RE = re.compile(r"^([a-z]+)-([a-z]+)-(\d{4})$")
 CONVERSATION = [

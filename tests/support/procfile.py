@@ -13,7 +13,9 @@ from honcho.environ import parse_procfile
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = Path(os.environ.get("VIRTUAL_ENV", ROOT / ".venv")) / "bin"
-ARTIFACTS = ROOT / "test-artifacts"
+# Logs of the processes a test run started; wiped when a run starts. Parallel runs
+# (several sessions in one checkout) give each their own with PARLEY_TEST_ARTIFACTS.
+ARTIFACTS = Path(os.environ.get("PARLEY_TEST_ARTIFACTS", ROOT / "test-artifacts"))
 
 
 def procfile_lines() -> dict[str, str]:
