@@ -105,9 +105,11 @@ EXPOSE 8000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=30s --retries=3 \
     CMD ["python", "-c", "import os, sys, urllib.request as r\nports = [(os.environ.get('PORT', '8000'), 'healthz'), (os.environ.get('METRICS_PORT'), 'metrics')]\nfor port, path in ports:\n    if not port:\n        continue\n    try:\n        with r.urlopen(r.Request(f'http://127.0.0.1:{port}/{path}', headers={'Host': 'localhost'}), timeout=4) as response:\n            sys.exit(0 if response.status == 200 else 1)\n    except OSError:\n        pass\nsys.exit(1)"]
 
-# The ws role (the Procfile's web line on port 8000), in exec form: daphne is PID 1
-# and receives SIGTERM itself, then closes its sockets and exits 0.
-CMD ["daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", \
+# The ws role (the Procfile's web line on port 8000): daphne's command line with
+# bounded sockets (app/ops/interface_server), in exec form: it is PID 1 and
+# receives SIGTERM itself, then closes its sockets and exits 0.
+CMD ["python", "-m", "app.ops.interface_server", \
+     "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers", \
      "--ping-interval", "20", "--ping-timeout", "30", \
      "--websocket-max-message-size", "65536", \
      "--application-close-timeout", "10", "app.config.asgi:application"]

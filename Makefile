@@ -30,7 +30,7 @@ $(VENV)/.blueprint: $(VENV)/.test requirements/blueprint.txt
 
 run: $(VENV)/.base ## Serve the whole chat on http://$(HOST):$(PORT) (SQLite, in-process layer and worker)
 	DJANGO_SETTINGS_MODULE=app.config.settings.local $(PY) manage.py migrate --noinput
-	DJANGO_SETTINGS_MODULE=app.config.settings.local $(BIN)/daphne --bind $(HOST) --port $(PORT) app.config.asgi:application
+	DJANGO_SETTINGS_MODULE=app.config.settings.local $(BIN)/python -m app.ops.interface_server --bind $(HOST) --port $(PORT) app.config.asgi:application
 
 up: $(VENV)/.test system-deps ## The split topology via honcho: 2 interface servers, web, 2 workers, real Redis + Postgres
 	$(PY) scripts/services.py run -- $(PY) scripts/up.py

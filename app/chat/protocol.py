@@ -38,6 +38,7 @@ SUBPROTOCOL = "parley.v1"
 # send only 1000 and 3000-4999, so RFC 6455's 1003, 1009 and 1013 cannot be used.
 CLOSE_INVALID_FRAME = 4400  # a plain client's frame broke the protocol
 CLOSE_ROOM_NOT_FOUND = 4404  # unknown or invalid room label
+CLOSE_SLOW_READER = 4408  # the socket left too much unread (the server timed out on it)
 CLOSE_TOO_LARGE = 4413  # a frame over the size limit
 CLOSE_UNSUPPORTED_DATA = 4415  # a binary frame
 CLOSE_RATE_LIMITED = 4429  # a plain client flooding, or an opted-in one ignoring rate_limited

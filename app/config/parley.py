@@ -32,6 +32,10 @@ class ParleySettings:
     # Sockets this process (and one client address) may hold; 0: no cap.
     max_sockets: int = _tunable(20000, minimum=0)
     max_sockets_per_address: int = _tunable(1000, minimum=0)
+    # What one socket that does not read may hold (bytes; 0: no bound): unsent in the
+    # interface server before it is closed as a slow reader, and in the kernel (SO_SNDBUF).
+    send_buffer_bytes: int = _tunable(524288, minimum=0)
+    socket_send_buffer_bytes: int = _tunable(65536, minimum=0)
     # A connection's messages on their way to storage.
     outbox_limit: int = _tunable(100, minimum=1)
     ack_timeout_seconds: float = _tunable(2.0, minimum=0.1)

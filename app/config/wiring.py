@@ -18,14 +18,16 @@ from app.chat.history import RoomHistory
 from app.chat.hub import Hub
 from app.chat.hubs import Hubs
 from app.chat.presence import MemoryPresence, PresenceStore, RedisPresence
-from app.chat.protocol import Limits
+from app.chat.protocol import CLOSE_SLOW_READER, Limits
 from app.chat.ratelimit import RateLimit
 from app.chat.retry import Backoff
 from app.chat.urls import chat_urlpatterns
 from app.chat.worker import PersistConsumer, PersistWorker
 from app.config.parley import ParleySettings
 from app.config.shutdown import stop_gracefully_on_sigterm
+from app.ops.interface_server import SendLimits
 from app.ops.lifecycle import set_full
+from app.ops.metrics import ERRORS
 from app.ops.redis import async_client
 
 logger = logging.getLogger(__name__)
@@ -93,6 +95,16 @@ def chat_consumer():
             first=CONFIG.ack_timeout_seconds, maximum=CONFIG.ack_timeout_max_seconds, jitter=0.2
         ),
         receive_backoff=receive_backoff(),
+    )
+
+
+def send_limits() -> SendLimits:
+    """What the interface server lets one socket hold unsent before closing it."""
+    return SendLimits(
+        buffer_bytes=CONFIG.send_buffer_bytes,
+        kernel_bytes=CONFIG.socket_send_buffer_bytes,
+        close_code=CLOSE_SLOW_READER,
+        on_close=ERRORS.labels(kind="slow_reader").inc,
     )
 
 

@@ -288,7 +288,8 @@ def test_crd_objects_are_well_formed(rendered):
 def test_each_role_runs_its_contract_command(default):
     ws = pod_spec(one(default, "Deployment", "parley-ws"))["containers"][0]
     assert ws["command"] == [
-        "daphne", "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers",  # noqa: S104
+        "python", "-m", "app.ops.interface_server",
+        "--bind", "0.0.0.0", "--port", "8000", "--proxy-headers",  # noqa: S104
         "--ping-interval", "20", "--ping-timeout", "30",
         "--websocket-max-message-size", "65536",
         "--application-close-timeout", "10", "app.config.asgi:application",

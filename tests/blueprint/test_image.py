@@ -521,8 +521,8 @@ def test_image_config(docker, image):
     assert config["WorkingDir"] == "/app"
     assert "8000/tcp" in config["ExposedPorts"]
     assert not config.get("Entrypoint"), "the role is the command: no entrypoint to wrap it"
-    # Exec form: daphne itself is PID 1 and gets SIGTERM (no /bin/sh -c in between).
-    assert config["Cmd"][:5] == ["daphne", "--bind", "0.0.0.0", "--port", "8000"]  # noqa: S104
+    # Exec form: the server (daphne's command line) is PID 1 and gets SIGTERM, no sh in between.
+    assert config["Cmd"][:4] == ["python", "-m", "app.ops.interface_server", "--bind"]
     assert config["Cmd"][-1] == "app.config.asgi:application"
     assert config["Healthcheck"]["Test"][:2] == ["CMD", "python"]
     assert env["DJANGO_SETTINGS_MODULE"] == "app.config.settings.production"
