@@ -101,13 +101,7 @@ class PersistBatcher:
 
     async def _store(self, batch: list[ChatMessage]) -> list[ChatMessage]:
         try:
-            return await retry(
-                lambda: database_sync_to_async(messages_store)(drafts=batch),
-                backoff=self.store_backoff,
-                retry_on=DatabaseError,
-                give_up_on=REFUSED,
-                on_retry=_store_failed,
-            )
+            return await self._store_retrying(batch)
         except REFUSED:
             return await self._store_one_by_one(batch)
 
@@ -116,11 +110,21 @@ class PersistBatcher:
         stored: list[ChatMessage] = []
         for message in batch:
             try:
-                stored += await database_sync_to_async(messages_store)(drafts=[message])
+                stored += await self._store_retrying([message])
             except REFUSED:
                 ERRORS.labels(kind="rejected_by_database").inc()
                 logger.exception("Database refused a message for room %r", message.label)
         return stored
+
+    async def _store_retrying(self, drafts: list[ChatMessage]) -> list[ChatMessage]:
+        """Store ``drafts`` in one transaction, waiting out an unreachable database."""
+        return await retry(
+            lambda: database_sync_to_async(messages_store)(drafts=drafts),
+            backoff=self.store_backoff,
+            retry_on=DatabaseError,
+            give_up_on=REFUSED,
+            on_retry=_store_failed,
+        )
 
     async def _announce(self, stored: list[ChatMessage]) -> None:
         # Duplicates are broadcast again: a resend means the first broadcast may

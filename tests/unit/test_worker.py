@@ -16,7 +16,7 @@ from channels import DEFAULT_CHANNEL_LAYER
 from channels.db import database_sync_to_async
 from channels.layers import InMemoryChannelLayer, channel_layers
 from channels.routing import ChannelNameRouter
-from django.db import connections
+from django.db import OperationalError, connections
 
 from app.chat import batcher as batcher_module
 from app.chat import services
@@ -337,6 +337,37 @@ async def test_a_message_the_database_refuses_does_not_sink_the_rest_of_its_batc
     assert acks(await take_queued(layer, sender)) == [("c1", 1, False), ("c3", 2, False)]
     assert [event["seq"] for event in await take_queued(layer, hub)] == [1, 2]
     assert "Database refused a message for room 'r'" in caplog.text
+
+
+async def test_a_database_blip_while_isolating_a_refused_message_loses_none_of_the_rest(
+    layer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    await make_room("r")
+    hub, sender = await subscribe(layer, "r"), await layer.new_channel()
+    calls: list[list[str]] = []
+
+    def store_dropping_the_third_call(*, drafts: list[ChatMessage]) -> list[ChatMessage]:
+        calls.append([item.message for item in drafts])
+        if len(calls) == 3:  # the whole batch, "before" alone, then "after": the link drops
+            raise OperationalError("server closed the connection unexpectedly")
+        return services.messages_store(drafts=drafts)
+
+    monkeypatch.setattr(batcher_module, "messages_store", store_dropping_the_third_call)
+    batcher = new_batcher(layer)
+    await submit_all(
+        batcher,
+        [
+            draft("r", "before", client_id="c1", reply_channel=sender),
+            draft("r", "after", client_id="c2", reply_channel=sender),
+            draft("r", "refused", client_id=TOO_LONG_CLIENT_ID, reply_channel=sender),
+        ],
+    )
+    await settle(batcher)
+
+    assert calls[1:] == [["before"], ["after"], ["after"], ["refused"]]  # "after" retried
+    assert await rows("r") == [(1, "before", "c1"), (2, "after", "c2")]
+    assert acks(await take_queued(layer, sender)) == [("c1", 1, False), ("c2", 2, False)]
+    assert [event["seq"] for event in await take_queued(layer, hub)] == [1, 2]
 
 
 async def test_messages_for_an_unknown_room_are_dropped_without_sinking_the_batch(layer) -> None:
