@@ -10,7 +10,7 @@ HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
 .DEFAULT_GOAL := help
-.PHONY: help run up test faults lint format lock system-deps tools clean
+.PHONY: help run up test faults loadtest lint format lock system-deps tools clean
 
 help: ## Show the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -55,6 +55,21 @@ test: system-deps lint tools ## Everything, against throwaway Redis + Postgres u
 faults: system-deps $(VENV)/.test ## The fault suite, long forms (Postgres down 90 s), with its table
 	PARLEY_FAULT_OUTAGE_SECONDS=90 $(PY) scripts/services.py run -- \
 	  $(PY) -m pytest -m fault -s -p no:cacheprovider tests/integration $(PYTEST_ARGS)
+
+# make loadtest: Locust users, users started per second, run time, where the reports go.
+# WS_HOST: the interface servers' ws(s):// bases, comma-separated, when not at URL itself;
+# LOADTEST_ARGS: any other Locust option (--processes 4, --parley-v1, --rooms 20, ...).
+USERS        ?= 100
+SPAWN_RATE   ?= 20
+RUN_TIME     ?= 1m
+LOADTEST_OUT ?= .run/loadtest
+
+loadtest: $(VENV)/.test ## Locust, headless, against a running Parley: make loadtest URL=http://host:port
+	@test -n "$(URL)" || { echo "usage: make loadtest URL=http(s)://host[:port] [USERS=$(USERS)] [SPAWN_RATE=$(SPAWN_RATE)] [RUN_TIME=$(RUN_TIME)] [WS_HOST=ws://...,ws://...] [LOADTEST_ARGS=...]"; exit 2; }
+	mkdir -p $(LOADTEST_OUT)
+	$(BIN)/locust -f loadtest/locustfile.py --headless --only-summary \
+	  -u $(USERS) -r $(SPAWN_RATE) -t $(RUN_TIME) --host $(URL) $(if $(WS_HOST),--ws-host $(WS_HOST)) \
+	  --csv $(LOADTEST_OUT)/run --html $(LOADTEST_OUT)/report.html $(LOADTEST_ARGS)
 
 lock: ## Re-lock requirements/*.txt from requirements/*.in (universal: every platform, Python 3.11+)
 	$(PIP) install uv

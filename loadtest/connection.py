@@ -22,7 +22,6 @@ class Session:
     opened_at: float
     closed_at: float | None = None
     closing: bool = False  # this side is closing it: not a drop to report
-    last_id: int = 0
     receiver: gevent.Greenlet | None = field(default=None, repr=False)
 
 

@@ -171,6 +171,7 @@ COUNT_KEYS = (
     "lost",
     "duplicates",
     "out_of_order",
+    "gaps",
     "unconfirmed",
     "refused",
     "acks",
@@ -217,7 +218,8 @@ def describe(report: dict[str, Any]) -> str:
         f"  delivery latency p50 {ms(lat['p50'])}, p90 {ms(lat['p90'])}, "
         f"p99 {ms(lat['p99'])}, max {ms(lat['max'])}\n"
         f"  lost {c['lost']:,} of {c['checked']:,} checked deliveries; "
-        f"duplicates {c['duplicates']:,}, out of order {c['out_of_order']:,}; "
+        f"duplicates {c['duplicates']:,}, out of order {c['out_of_order']:,}, "
+        f"gaps {c['gaps']:,}; "
         f"unconfirmed {c['unconfirmed']:,}, refused {c['refused']:,}\n"
         f"  connects {c['connects']:,} ok, {c['connect_failures']:,} failed, "
         f"{c['disconnects']:,} dropped by the server"

@@ -21,8 +21,9 @@ Requests in Locust's stats (type ``WS`` unless said):
 - ``deliver``: send -> receive at one member (wall clocks: run the generator on
   one machine, or keep its clocks in sync);
 - ``ack`` (``--parley-v1`` only): send -> ``ack``, i.e. durably stored;
-- failures: ``lost``, ``duplicate``, ``order``, ``closed`` (the server dropped a
-  socket), ``error`` (an error frame), ``frame`` (an unreadable frame);
+- failures: ``lost``, ``duplicate``, ``order`` (an id not above the last seen),
+  ``gap`` (ids skipped), ``closed`` (the server dropped a socket), ``error``
+  (an error frame), ``frame`` (an unreadable frame);
 - HTTP ``/new/`` or ``/[label]/``: creating or opening the rooms, and page views.
 
 This file only wires the parts together. Locust puts this folder on
@@ -31,6 +32,9 @@ This file only wires the parts together. Locust puts this folder on
 - ``options``: the command-line options above;
 - ``placement``: how big the rooms are, which room and server each user goes to;
 - ``members``: the abstract room member (socket, receive loop, reporting);
+- ``client_model``: what a member sends, resends and asks for after a reconnect,
+  its backoff, and the check of the room's sequence (no I/O: the fault tests
+  drive the same model over asyncio);
 - ``scenarios``: the users Locust runs, ``Listener`` and ``Sender``;
 - ``end_check``: the drain, the lost messages and the run's fan-out report;
 - ``fanout`` (the ledger and its summary), ``wire`` (message text, URLs, frames),

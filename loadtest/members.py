@@ -3,17 +3,22 @@
 Its receive loop runs in a greenlet of its own, so a member hears its room
 while its tasks run. Everything that happens on the socket goes into
 Locust's stats, UI and CSV through Locust's request event (type ``WS``).
+What to send, resend and ask for after a reconnect, how long to back off,
+and whether a message is in sequence is the shared client model's
+(``client_model``), the one the fault tests drive too; a member only moves its
+frames over the socket.
 """
 
-import json
 import logging
 import secrets
 import time
+from urllib.parse import urlencode
 
 import end_check
 import gevent
 import websocket
 import wire
+from client_model import ClientModel, Received
 from connection import Session, WebSocketFailure, close_session, elapsed_ms, open_websocket
 from fanout import LEDGER
 from locust import HttpUser
@@ -22,15 +27,14 @@ from placement import PLACEMENT, room_label
 # One logger name for the whole load test: it is what Locust prints on each line.
 logger = logging.getLogger("parley.loadtest")
 
-BACKOFF_FIRST, BACKOFF_MAX = 0.5, 10.0  # seconds between attempts to (re)connect
-
 
 class RoomMember(HttpUser):
     """A member of one room: joins it over a WebSocket and records every message it receives.
 
     Abstract: ``Listener`` only listens (and now and then reloads the room's
     page), ``Sender`` also sends. A socket the server drops is reported and
-    reconnected with backoff.
+    reconnected with the model's backoff (with jitter); with ``--parley-v1``
+    it catches up with ``?after=`` and resends what was not acknowledged.
     """
 
     abstract = True
@@ -46,8 +50,8 @@ class RoomMember(HttpUser):
         self.session: Session | None = None
         self.sessions: list[Session] = []
         self.received: set[str] = set()
+        self.model = ClientModel(self.handle, opted_in=self.options.parley_v1)
         self.retry_at = 0.0
-        self.backoff = BACKOFF_FIRST
         self.connect()
 
     def on_stop(self) -> None:
@@ -75,16 +79,15 @@ class RoomMember(HttpUser):
             self.label = room_label(self.client, self.place.room)
         except Exception as error:
             logger.warning("no room for %s: %s", self.handle, error)
-            self.back_off()
+            self.retry_at = time.time() + self.model.connect_failed()
             return False
-        url = self.place.base + self.options.ws_path.format(label=self.label)
         started = time.perf_counter()
         try:
-            ws = open_websocket(url, parley_v1=self.options.parley_v1)
+            ws = open_websocket(self.socket_url(), parley_v1=self.options.parley_v1)
         except Exception as error:
             LEDGER.count("connect_failures")
             self.report("connect", elapsed_ms(started), exception=error)
-            self.back_off()
+            self.retry_at = time.time() + self.model.connect_failed()
             return False
         ws.settimeout(None)  # the receive loop waits as long as it takes
         session = Session(ws, opened_at=time.time())
@@ -93,14 +96,30 @@ class RoomMember(HttpUser):
         LEDGER.joined(self.label)
         self.session = session
         self.sessions.append(session)
-        self.backoff = BACKOFF_FIRST
+        self.model.opened()
         session.receiver = gevent.spawn(self.receive_loop, session)
+        self.write_pending()  # what the last socket sent and saw no ack for
         return True
 
-    def back_off(self) -> None:
-        """Wait longer before the next attempt (exponential, capped)."""
-        self.retry_at = time.time() + self.backoff
-        self.backoff = min(self.backoff * 2, BACKOFF_MAX)
+    def socket_url(self) -> str:
+        """This member's WebSocket URL, with the model's query (catch-up, handle) if any."""
+        url = self.place.base + self.options.ws_path.format(label=self.label)
+        query = self.model.query()
+        return f"{url}{'&' if '?' in url else '?'}{urlencode(query)}" if query else url
+
+    def write_pending(self) -> None:
+        """Write what the model hands out now (new messages; resends after a reconnect)."""
+        session = self.session
+        for data in self.model.to_send(time.time()) if session is not None else ():
+            started = time.perf_counter()
+            try:
+                session.ws.send(data)
+            except Exception as error:
+                LEDGER.count("send_failures")
+                self.report("send", elapsed_ms(started), len(data), error)
+                self.dropped()
+                return
+            self.report("send", elapsed_ms(started), len(data))
 
     def close(self, session: Session) -> None:
         """Leave the room: stop the receive loop, close the socket."""
@@ -114,6 +133,8 @@ class RoomMember(HttpUser):
         session.closed_at = time.time()
         if self.session is session:
             self.session = None
+            delay = self.model.closed(code)
+            self.retry_at = float("inf") if delay is None else session.closed_at + delay
         if session.closing:
             return
         LEDGER.count("disconnects")
@@ -123,7 +144,6 @@ class RoomMember(HttpUser):
             exception=WebSocketFailure(f"closed by the server: {code}"),
         )
         self.dropped()
-        self.back_off()
 
     def dropped(self) -> None:
         """Hook: the server dropped this member's socket."""
@@ -148,35 +168,30 @@ class RoomMember(HttpUser):
             self.closed(session, code)
 
     def on_text(self, session: Session, data: bytes, now: float) -> None:
-        """Called for each text frame received: dispatch it on its ``type``."""
-        try:
-            frame = json.loads(data)
-        except ValueError:
-            frame = None
-        if not isinstance(frame, dict):
+        """Called for each text frame received: let the model read it, then report it."""
+        received = self.model.receive(data, now)
+        if received.kind == "invalid":
             self.report("frame", 0, len(data), WebSocketFailure("not a JSON object"))
-            return
-        kind = frame.get("type", "message")
-        if kind == "message":
-            self.on_message(session, frame, len(data), now)
-        elif kind == "ack":
-            self.on_ack(frame, now)
-        elif kind == "error":
-            self.on_error(frame)
+        elif received.kind == "message":
+            self.on_message(received, len(data), now)
+        elif received.kind == "ack":
+            self.on_ack(received.frame, now)
+        elif received.kind == "error":
+            self.on_error(received.frame)
         # welcome, presence, join, leave, truncated: not what this test measures
 
-    def on_message(self, session: Session, frame: dict, size: int, now: float) -> None:
-        """Called for a chat message: check order and duplicates, report its latency."""
-        parsed = wire.parse(frame.get("message"))
+    def on_message(self, received: Received, size: int, now: float) -> None:
+        """Called for a chat message: check sequence and duplicates, report its latency."""
+        if not received.new:
+            LEDGER.count("out_of_order")
+            self.report("order", 0, size, WebSocketFailure("a message id not above the last"))
+        elif received.gap:
+            LEDGER.count("gaps")
+            self.report("gap", 0, size, WebSocketFailure("message ids skipped"))
+        parsed = wire.parse(received.frame.get("message"))
         if parsed is None:
             return  # someone else chatting in the room
         key, sent_at = parsed
-        seq = frame.get("id")
-        if isinstance(seq, int):
-            if seq <= session.last_id:
-                LEDGER.count("out_of_order")
-                self.report("order", 0, size, WebSocketFailure("a message id not above the last"))
-            session.last_id = max(session.last_id, seq)
         if key in self.received:
             LEDGER.count("duplicates")
             self.report("duplicate", 0, size, WebSocketFailure("a message received twice"))
@@ -198,9 +213,13 @@ class RoomMember(HttpUser):
         self.report("ack", max(0.0, (now - sent.at) * 1000))
 
     def on_error(self, frame: dict) -> None:
-        """Called for a parley.v1 ``error``: the server refused a frame (stored nothing of it)."""
+        """Called for a parley.v1 ``error``: the server refused a frame (stored nothing of it).
+
+        The model resends what was refused for now (``rate_limited``,
+        ``overloaded``); what it dropped for good is not expected anywhere.
+        """
         key = frame.get("client_id")
-        if isinstance(key, str):
+        if isinstance(key, str) and key in self.model.refused:
             LEDGER.refuse(key)
         self.report("error", 0, exception=WebSocketFailure(f"error frame: {frame.get('code')}"))
 

@@ -5,12 +5,9 @@ How many of each a test runs is worked out when it starts
 """
 
 import itertools
-import json
 import time
 
-import fanout
 import wire
-from connection import elapsed_ms
 from fanout import LEDGER
 from locust import between, constant_throughput, task
 from members import RoomMember
@@ -51,30 +48,19 @@ class Sender(RoomMember):
 
     @task
     def send_message(self) -> None:
-        """Send one chat message; every member of the room (this one too) reports it."""
+        """Send one chat message; every member of the room (this one too) reports it.
+
+        With ``--parley-v1`` the message carries its key as its client id and
+        stays with the model until acknowledged: resent after a reconnect.
+        """
         if LEDGER.stopping_at is not None or not self.ensure_connected():
             return
-        assert self.session is not None
         assert self.label is not None
         key = f"{self.uid}:{next(self.seq)}"
         sent_at = time.time()
-        frame: dict[str, str] = {
-            "handle": self.handle,
-            "message": wire.compose(key, sent_at, self.options.message_size),
-        }
-        if self.options.parley_v1:
-            frame["client_id"] = key
-        data = json.dumps(frame)
-        sent = LEDGER.record_send(key, self.label, self.uid, sent_at)
-        started = time.perf_counter()
-        try:
-            self.session.ws.send(data)
-        except Exception as error:
-            sent.status = fanout.UNCONFIRMED
-            LEDGER.count("send_failures")
-            self.report("send", elapsed_ms(started), len(data), error)
-            return
-        self.report("send", elapsed_ms(started), len(data))
+        self.model.message(wire.compose(key, sent_at, self.options.message_size), key)
+        LEDGER.record_send(key, self.label, self.uid, sent_at)
+        self.write_pending()
 
     def dropped(self) -> None:
         """Messages not yet seen stored when the socket dropped may or may not be stored."""

@@ -2,9 +2,11 @@
 
 Locust runs as a user runs it (its own command, headless, in a fresh
 directory), against web.1 for pages and both interface servers for sockets,
-so every room's members sit on both servers. The run must deliver, with no
-failures, every connect succeeding and no message lost. No latency is
-asserted: the figures are for benchmarks, not tests.
+so every room's members sit on both servers, once in the seed's plain dialect
+and once opted in (``--parley-v1``: client ids, acks, catch-up, through the
+client model the fault tests share). The run must deliver, with no failures,
+every connect succeeding and no message lost. No latency is asserted: the
+figures are for benchmarks, not tests.
 """
 
 import csv
@@ -29,7 +31,8 @@ def read_csv(path: Path) -> list[dict[str, str]]:
 
 
 @pytest.mark.slow
-def test_locust_smoke_run_delivers_everything_and_loses_nothing(topology, tmp_path):
+@pytest.mark.parametrize("dialect", [[], ["--parley-v1"]], ids=["plain", "parley.v1"])
+def test_locust_smoke_run_delivers_everything_and_loses_nothing(topology, tmp_path, dialect):
     web1, web2 = topology.webs
     prefix = tmp_path / "parley"
     command = [
@@ -56,13 +59,14 @@ def test_locust_smoke_run_delivers_everything_and_loses_nothing(topology, tmp_pa
         "--csv",
         str(prefix),
         "--only-summary",
+        *dialect,
     ]
     env = {key: value for key, value in os.environ.items() if not key.startswith("LOCUST_")}
     result = subprocess.run(
         command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=120, check=False
     )
     output = f"{result.stdout}\n{result.stderr}"
-    (ARTIFACTS / "locust-smoke.log").write_text(output, encoding="utf-8")
+    (ARTIFACTS / f"locust-smoke{''.join(dialect)}.log").write_text(output, encoding="utf-8")
     assert result.returncode == 0, output[-6000:]
 
     stats = {(row["Type"], row["Name"]): row for row in read_csv(Path(f"{prefix}_stats.csv"))}
@@ -85,8 +89,12 @@ def test_locust_smoke_run_delivers_everything_and_loses_nothing(topology, tmp_pa
     # Each member got every message sent into its room while it was in it.
     assert counts["checked"] > 0
     assert counts["lost"] == 0
-    assert counts["duplicates"] == counts["out_of_order"] == 0
+    assert counts["duplicates"] == counts["out_of_order"] == counts["gaps"] == 0
     assert counts["unconfirmed"] == counts["refused"] == 0
     assert counts["deliveries"] == int(deliver["Request Count"])
     assert counts["deliveries"] >= counts["checked"]
     assert "Parley fan-out" in output
+    if dialect:  # opted in: the server acknowledged what was sent
+        assert 0 < counts["acks"] == int(stats[("WS", "ack")]["Request Count"])
+    else:
+        assert counts["acks"] == 0

@@ -109,7 +109,14 @@ if REDIS_HOSTS:
                 # go soon after its last one instead of drawing messages for a day.
                 "group_expiry": int(3 * PARLEY.resync_seconds),
                 "capacity": 1000,
-                "channel_capacity": {PERSIST_CHANNEL: 20000},
+                "channel_capacity": {
+                    PERSIST_CHANNEL: 20000,
+                    # channels-redis keeps every channel of one process (each socket's,
+                    # where acks arrive, and the hub's, where rooms' messages do) in one
+                    # queue, so this is the capacity of a whole interface server: with
+                    # 1000, a busy server's acks and room messages were dropped as full.
+                    "specific.*": PARLEY.max_sockets or 20000,
+                },
             },
         }
     }
